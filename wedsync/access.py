@@ -46,7 +46,7 @@ def organizations_visible_to(user) -> QuerySet[Organization]:
     if not user.is_authenticated:
         return Organization.objects.none()
     return Organization.objects.filter(
-        pk__in=WeddingParticipant.objects.filter(
-            wedding__in=weddings_visible_to(user)
-        ).values("organization_id")
+        pk__in=WeddingParticipant.objects.filter(wedding__in=weddings_visible_to(user)).values(
+            "organization_id"
+        )
     ) | organizations_of(user)

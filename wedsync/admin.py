@@ -40,9 +40,13 @@ class OrganizationAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).annotate(
-            _members=Count("memberships", distinct=True),
-            _weddings=Count("participations", distinct=True),
+        queryset = (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _members=Count("memberships", distinct=True),
+                _weddings=Count("participations", distinct=True),
+            )
         )
         if request.user.is_superuser:
             return queryset
@@ -123,7 +127,9 @@ class WeddingAdmin(MemberScopedAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change:
-            record_change(obj.pk, EventType.WEDDING_UPDATED, {"id": obj.pk, "changed": form.changed_data})
+            record_change(
+                obj.pk, EventType.WEDDING_UPDATED, {"id": obj.pk, "changed": form.changed_data}
+            )
 
 
 @admin.register(WeddingParticipant)
@@ -150,8 +156,11 @@ class TimelineItemAdmin(MemberScopedAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         event = EventType.TIMELINE_ITEM_UPDATED if change else EventType.TIMELINE_ITEM_CREATED
-        record_change(obj.wedding_id, event, {"id": obj.pk, "title": obj.title,
-                                              "starts_at": obj.starts_at, "ends_at": obj.ends_at})
+        record_change(
+            obj.wedding_id,
+            event,
+            {"id": obj.pk, "title": obj.title, "starts_at": obj.starts_at, "ends_at": obj.ends_at},
+        )
 
 
 @admin.register(Contact)

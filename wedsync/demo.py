@@ -21,16 +21,29 @@ DEMO_ZONE = "Europe/London"
 
 ORGANIZATIONS = [
     # slug, name, kind, part, people (username, role)
-    ("lumen-photo", "Lumen Photography", "photographer", "photographer",
-     [("maya.lumen", "owner"), ("tom.lumen", "staff")]),
-    ("everafter-planning", "Ever After Planning", "planner", "planner",
-     [("sofia.everafter", "owner"), ("coordinator", "coordinator")]),
-    ("hartwell-manor", "Hartwell Manor", "venue", "venue",
-     [("james.hartwell", "owner"), ("events.hartwell", "coordinator")]),
-    ("saffron-table", "Saffron Table Catering", "caterer", "caterer",
-     [("priya.saffron", "owner")]),
-    ("wild-stems", "Wild Stems Florist", "florist", "florist",
-     [("lena.wildstems", "owner")]),
+    (
+        "lumen-photo",
+        "Lumen Photography",
+        "photographer",
+        "photographer",
+        [("maya.lumen", "owner"), ("tom.lumen", "staff")],
+    ),
+    (
+        "everafter-planning",
+        "Ever After Planning",
+        "planner",
+        "planner",
+        [("sofia.everafter", "owner"), ("coordinator", "coordinator")],
+    ),
+    (
+        "hartwell-manor",
+        "Hartwell Manor",
+        "venue",
+        "venue",
+        [("james.hartwell", "owner"), ("events.hartwell", "coordinator")],
+    ),
+    ("saffron-table", "Saffron Table Catering", "caterer", "caterer", [("priya.saffron", "owner")]),
+    ("wild-stems", "Wild Stems Florist", "florist", "florist", [("lena.wildstems", "owner")]),
 ]
 
 # start (local), end (local), title, location, responsible organization slug
@@ -83,13 +96,18 @@ def load_demo(admin_password: str, admin_username: str = "admin") -> DemoResult:
     for slug, name, kind, _part, people in ORGANIZATIONS:
         org, _ = Organization.objects.get_or_create(
             slug=slug,
-            defaults={"name": name, "kind": kind, "time_zone": DEMO_ZONE,
-                      "email": f"hello@{slug}.example"},
+            defaults={
+                "name": name,
+                "kind": kind,
+                "time_zone": DEMO_ZONE,
+                "email": f"hello@{slug}.example",
+            },
         )
         organizations[slug] = org
         for username, role in people:
             user, created = User.objects.get_or_create(
-                username=username, defaults={"email": f"{username}@{slug}.example", "is_staff": True}
+                username=username,
+                defaults={"email": f"{username}@{slug}.example", "is_staff": True},
             )
             if created:
                 user.set_unusable_password()
@@ -97,7 +115,8 @@ def load_demo(admin_password: str, admin_username: str = "admin") -> DemoResult:
             Membership.objects.get_or_create(user=user, organization=org, defaults={"role": role})
     # The demo admin coordinates the wedding too, so the API and socket show it data.
     Membership.objects.get_or_create(
-        user=admin, organization=organizations["everafter-planning"],
+        user=admin,
+        organization=organizations["everafter-planning"],
         defaults={"role": Membership.Role.COORDINATOR},
     )
 
@@ -115,7 +134,9 @@ def load_demo(admin_password: str, admin_username: str = "admin") -> DemoResult:
     )
     for slug, _name, _kind, part, _people in ORGANIZATIONS:
         WeddingParticipant.objects.get_or_create(
-            wedding=wedding, organization=organizations[slug], part=part,
+            wedding=wedding,
+            organization=organizations[slug],
+            part=part,
             defaults={"is_lead": slug == "everafter-planning"},
         )
 
@@ -127,15 +148,28 @@ def load_demo(admin_password: str, admin_username: str = "admin") -> DemoResult:
             return dt.datetime.combine(wedding.date, dt.time(hour, minute), tzinfo=zone)
 
         TimelineItem.objects.bulk_create(
-            TimelineItem(wedding=wedding, title=title, starts_at=at(start), ends_at=at(end),
-                         location=location, responsible_organization=organizations[slug])
+            TimelineItem(
+                wedding=wedding,
+                title=title,
+                starts_at=at(start),
+                ends_at=at(end),
+                location=location,
+                responsible_organization=organizations[slug],
+            )
             for start, end, title, location, slug in TIMELINE
         )
         for name, role, email, phone, channels in CONTACTS:
-            Contact.objects.create(wedding=wedding, name=name, role=role, email=email,
-                                   phone=phone, preferred_channels=channels,
-                                   consented_channels=channels)
+            Contact.objects.create(
+                wedding=wedding,
+                name=name,
+                role=role,
+                email=email,
+                phone=phone,
+                preferred_channels=channels,
+                consented_channels=channels,
+            )
 
     token, _ = Token.objects.get_or_create(user=admin)
-    return DemoResult(wedding=wedding, admin_username=admin.username,
-                      api_user=admin.username, api_token=token.key)
+    return DemoResult(
+        wedding=wedding, admin_username=admin.username, api_user=admin.username, api_token=token.key
+    )

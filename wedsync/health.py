@@ -67,5 +67,6 @@ def healthz(request) -> JsonResponse:
 def readyz(request) -> JsonResponse:
     checks = {name: run_check(check) for name, check in READINESS_CHECKS.items()}
     ready = all(result["ok"] for result in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks},
-                        status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )

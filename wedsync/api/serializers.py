@@ -37,9 +37,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
 
     def get_my_role(self, organization: Organization) -> str | None:
         user = self.context["request"].user
-        membership = next(
-            (m for m in organization.memberships.all() if m.user_id == user.pk), None
-        )
+        membership = next((m for m in organization.memberships.all() if m.user_id == user.pk), None)
         return membership.role if membership else None
 
 

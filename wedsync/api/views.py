@@ -11,7 +11,6 @@ from wedsync.live import EventType
 from wedsync.models import (
     Contact,
     Membership,
-    Organization,
     TimelineItem,
     WeddingParticipant,
 )
@@ -35,9 +34,13 @@ class OrganizationViewSet(
 
     def get_queryset(self):
         user = self.request.user
-        return access.organizations_visible_to(user).prefetch_related(
-            Prefetch("memberships", queryset=Membership.objects.filter(user=user))
-        ).distinct()
+        return (
+            access.organizations_visible_to(user)
+            .prefetch_related(
+                Prefetch("memberships", queryset=Membership.objects.filter(user=user))
+            )
+            .distinct()
+        )
 
     def perform_update(self, serializer):
         organization = serializer.instance
@@ -113,7 +116,9 @@ class ParticipantViewSet(
             raise PermissionDenied("Only owners and coordinators remove a vendor.")
         if instance.is_lead:
             raise PermissionDenied("The lead participant cannot be removed.")
-        data = serializers.ParticipantSerializer(instance, context=self.get_serializer_context()).data
+        data = serializers.ParticipantSerializer(
+            instance, context=self.get_serializer_context()
+        ).data
         instance.delete()
         record_change(instance.wedding_id, EventType.PARTICIPANT_REMOVED, data)
 
@@ -169,5 +174,3 @@ class ContactViewSet(WeddingScopedViewSet):
     created_event = EventType.CONTACT_CREATED
     updated_event = EventType.CONTACT_UPDATED
     deleted_event = EventType.CONTACT_DELETED
-
-

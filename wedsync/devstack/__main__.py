@@ -47,13 +47,56 @@ def _wait_http(url: str, timeout_s: float, supervisor: Supervisor) -> bool:
 
 def _service_specs(env: dict[str, str], host: str, port: int) -> list[tuple[str, list[str]]]:
     specs = [
-        ("web", [PYTHON, "-m", "uvicorn", "wedsync.asgi:application", "--host", host,
-                 "--port", str(port), "--no-access-log", "--lifespan", "off"]),
-        ("worker", [PYTHON, "-m", "celery", "-A", "wedsync", "worker", "-Q", ",".join(queues.ALL),
-                    "--concurrency", env.get("WORKER_CONCURRENCY", "2"), "-l", "info",
-                    "-n", "worker@%h"]),
-        ("beat", [PYTHON, "-m", "celery", "-A", "wedsync", "beat", "-l", "info",
-                  "--schedule", str(run_dir() / "celerybeat-schedule")]),
+        (
+            "web",
+            [
+                PYTHON,
+                "-m",
+                "uvicorn",
+                "wedsync.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--lifespan",
+                "off",
+            ],
+        ),
+        (
+            "worker",
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "wedsync",
+                "worker",
+                "-Q",
+                ",".join(queues.ALL),
+                "--concurrency",
+                env.get("WORKER_CONCURRENCY", "2"),
+                "-l",
+                "info",
+                "-n",
+                "worker@%h",
+            ],
+        ),
+        (
+            "beat",
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "wedsync",
+                "beat",
+                "-l",
+                "info",
+                "--schedule",
+                str(run_dir() / "celerybeat-schedule"),
+            ],
+        ),
     ]
     specs += _emulator_specs()
     return specs
@@ -108,7 +151,9 @@ def run(args: argparse.Namespace) -> int:
             failed = supervisor.first_exited()
             name = failed.name if failed else "web"
             log = failed.log_path if failed else folder / "logs" / "web.log"
-            print(f"The {name} process did not start. Last lines of {log}:\n{tail(log)}", flush=True)
+            print(
+                f"The {name} process did not start. Last lines of {log}:\n{tail(log)}", flush=True
+            )
             return 1
         print(
             "\nWedSync Hub is running.\n"
@@ -126,13 +171,18 @@ def run(args: argparse.Namespace) -> int:
         while not stopping:
             exited = supervisor.first_exited()
             if exited:
-                print(f"The {exited.name} process stopped (exit {exited.process.returncode}). "
-                      f"Last lines of {exited.log_path}:\n{tail(exited.log_path)}", flush=True)
+                print(
+                    f"The {exited.name} process stopped (exit {exited.process.returncode}). "
+                    f"Last lines of {exited.log_path}:\n{tail(exited.log_path)}",
+                    flush=True,
+                )
                 return 1
             time.sleep(0.5)
         return 0
     except subprocess.CalledProcessError as error:
-        print(f"Setup failed: {' '.join(error.cmd[1:3])} exited with {error.returncode}.", flush=True)
+        print(
+            f"Setup failed: {' '.join(error.cmd[1:3])} exited with {error.returncode}.", flush=True
+        )
         return 1
     finally:
         print("Stopping...", flush=True)

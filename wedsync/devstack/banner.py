@@ -13,7 +13,10 @@ def api_token_for(env: dict[str, str], username: str = "admin") -> str:
     """The admin's DRF token (created by load_demo), read through manage.py drf_create_token."""
     result = subprocess.run(  # noqa: S603
         [sys.executable, str(REPO_ROOT / "manage.py"), "drf_create_token", username],
-        env=env, check=True, capture_output=True, text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     match = re.search(r"token (\w+) for user", result.stdout)
     if match is None:

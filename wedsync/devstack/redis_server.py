@@ -37,12 +37,18 @@ def start_redis(folder: Path, port: int | None = None, timeout_s: float = 10.0):
     process = subprocess.Popen(  # noqa: S603
         [
             find_redis_server(),
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--dir", str(folder),
-            "--save", "",
-            "--appendonly", "no",
-            "--protected-mode", "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(folder),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -52,7 +58,9 @@ def start_redis(folder: Path, port: int | None = None, timeout_s: float = 10.0):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {process.returncode}; see {folder}/redis.log")
+            raise RuntimeError(
+                f"redis-server exited with {process.returncode}; see {folder}/redis.log"
+            )
         try:
             if redis.Redis.from_url(url, socket_timeout=0.5).ping():
                 return process, url

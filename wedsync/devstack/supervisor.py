@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -46,20 +47,16 @@ class Supervisor:
         deadline = time.monotonic() + grace_s
         for child in self.children:
             remaining = max(0.0, deadline - time.monotonic())
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.process.wait(timeout=remaining)
-            except subprocess.TimeoutExpired:
-                pass
         for child in self.children:
             _signal_group(child.process, signal.SIGKILL)
             child.process.wait()
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def tail(path: Path, lines: int = 20) -> str:

@@ -46,12 +46,14 @@ def broadcast(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> 
             wedding_group(wedding_id), {"type": "wedding.event", "event": event}
         )
     except Exception:
-        logger.warning("live broadcast of %s for wedding %s failed", event_type, wedding_id, exc_info=True)
+        logger.warning(
+            "live broadcast of %s for wedding %s failed", event_type, wedding_id, exc_info=True
+        )
         return False
     return True
 
 
 def broadcast_on_commit(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> None:
-    """Broadcast once the surrounding transaction commits, so no socket hears of a rolled-back change."""
+    """Broadcast after the transaction commits: no socket hears of a rolled-back change."""
     EventType(event_type)
     transaction.on_commit(lambda: broadcast(wedding_id, event_type, data))

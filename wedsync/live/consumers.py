@@ -40,7 +40,7 @@ class WeddingConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
         else:
             await self.send_json(
-                {"type": "error", "detail": "This socket only answers {\"type\": \"ping\"}."}
+                {"type": "error", "detail": 'This socket only answers {"type": "ping"}.'}
             )
 
     async def wedding_event(self, message) -> None:

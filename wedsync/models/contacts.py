@@ -79,12 +79,6 @@ class Contact(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        contact = super().from_db(db, field_names, values)
-        contact._loaded_consent = list(contact.consented_channels or [])
-        return contact
-
     def save(self, *args, **kwargs):
         """Stamp the moment consent changed: the record a regulator asks for."""
         if list(self.consented_channels or []) != getattr(self, "_loaded_consent", []):
@@ -93,6 +87,12 @@ class Contact(models.Model):
                 kwargs["update_fields"] = {*kwargs["update_fields"], "consent_updated_at"}
         super().save(*args, **kwargs)
         self._loaded_consent = list(self.consented_channels or [])
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        contact = super().from_db(db, field_names, values)
+        contact._loaded_consent = list(contact.consented_channels or [])
+        return contact
 
     def clean(self) -> None:
         errors = {}

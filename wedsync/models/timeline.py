@@ -32,7 +32,8 @@ class TimelineItem(models.Model):
         indexes = [models.Index(fields=["wedding", "starts_at"])]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(ends_at__isnull=True) | models.Q(ends_at__gte=models.F("starts_at")),
+                condition=models.Q(ends_at__isnull=True)
+                | models.Q(ends_at__gte=models.F("starts_at")),
                 name="timeline_item_ends_after_start",
             )
         ]
@@ -52,6 +53,8 @@ class TimelineItem(models.Model):
                 organization_id=self.responsible_organization_id
             ).exists()
         ):
-            errors["responsible_organization"] = "This organization does not take part in the wedding."
+            errors["responsible_organization"] = (
+                "This organization does not take part in the wedding."
+            )
         if errors:
             raise ValidationError(errors)

@@ -17,9 +17,9 @@ class WeddingQuerySet(models.QuerySet):
         if not user.is_authenticated:
             return self.none()
         return self.filter(
-            pk__in=WeddingParticipant.objects.filter(
-                organization__memberships__user=user
-            ).values("wedding_id")
+            pk__in=WeddingParticipant.objects.filter(organization__memberships__user=user).values(
+                "wedding_id"
+            )
         )
 
     def happening_today(self, now: dt.datetime | None = None) -> list["Wedding"]:

@@ -21,4 +21,6 @@ class Command(BaseCommand):
         if not password:
             raise CommandError(f"Set {admin_password_env} to the demo admin's password.")
         result = load_demo(admin_password=password, admin_username=admin_username)
-        self.stdout.write(self.style.SUCCESS(f"Demo wedding ready: {result.wedding} ({result.wedding.pk})"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo wedding ready: {result.wedding} ({result.wedding.pk})")
+        )

@@ -1,0 +1,1 @@
+"""Emulators of vendors' documented HTTP APIs, for tests and the sandbox run."""

@@ -1,0 +1,255 @@
+"""The shared machinery of every vendor emulator.
+
+An emulator is a small HTTP server on 127.0.0.1 that follows one provider's documented
+contract (paths, auth headers, pagination, error bodies, rate limits) and holds its state in
+memory. Subclasses declare their routes and their provider's error envelope; this base serves
+them on a thread (tests) or in the foreground (the sandbox run), records every request, and
+injects faults (429 with Retry-After, 5xx, timeouts) on demand.
+
+Control endpoints, for a test or bench in another process (not part of any vendor's API):
+    POST /_emulator/faults   {"status": 429, "times": 1, "retry_after": 2, "path_prefix": "/job"}
+    POST /_emulator/reset    clears state, faults and recorded requests
+    GET  /_emulator/requests the recorded requests (method, path, query, headers, body)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+CONTROL_PREFIX = "/_emulator/"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Recorded requests are the emulator's log; no line per request on stderr."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
+@dataclass
+class Fault:
+    status: int
+    times: int = 1
+    retry_after: int | None = None
+    path_prefix: str = ""
+    delay_s: float = 0.0  # sleep before answering (for timeout tests)
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Emulator:
+    """Base class: subclasses set `provider` and implement `routes()` and `reset_state()`."""
+
+    provider: ClassVar[str]
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.lock = threading.RLock()
+        self.requests: list[RecordedRequest] = []
+        self._faults: deque[Fault] = deque()
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self.url_map = Map(self.routes(), strict_slashes=False)
+        self.reset_state()
+
+    # -- what subclasses provide -------------------------------------------------------
+
+    def routes(self) -> list[Rule]:
+        """Rules whose endpoint is the name of a method taking (request, **url_values)."""
+        raise NotImplementedError
+
+    def reset_state(self) -> None:
+        """Forget every stored record (called at start and by /_emulator/reset)."""
+        raise NotImplementedError
+
+    def error_response(
+        self, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        """The provider's own error envelope; subclasses override with their documented one."""
+        return self.json({"error": message}, status=status, headers=headers)
+
+    # -- helpers for subclasses -----------------------------------------------------------
+
+    @staticmethod
+    def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return Response(
+            json.dumps(data), status=status, headers=headers, content_type="application/json"
+        )
+
+    @staticmethod
+    def body_json(request: Request) -> Any:
+        """The request's JSON body, or None when it is missing or malformed."""
+        try:
+            return json.loads(request.get_data() or b"null")
+        except ValueError:
+            return None
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def inject_fault(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        path_prefix: str = "",
+        delay_s: float = 0.0,
+    ) -> None:
+        """The next `times` matching requests answer `status` in the provider's error envelope."""
+        with self.lock:
+            self._faults.append(Fault(status, times, retry_after, path_prefix, delay_s))
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self._faults:
+                if path.startswith(fault.path_prefix):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _fault_response(self, fault: Fault) -> Response:
+        if fault.delay_s:
+            time.sleep(fault.delay_s)
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
+        messages = {
+            429: "Rate limit exceeded",
+            500: "Internal error",
+            502: "Bad gateway",
+            503: "Service unavailable",
+            504: "Gateway timeout",
+        }
+        return self.error_response(
+            fault.status, messages.get(fault.status, "Injected fault"), headers
+        )
+
+    # -- serving --------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def wsgi_app(self, environ, start_response):
+        request = Request(environ)
+        response = self.dispatch(request)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        if request.path.startswith(CONTROL_PREFIX):
+            return self._control(request)
+        with self.lock:
+            self.requests.append(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.path,
+                    query={k: request.args.getlist(k) for k in request.args},
+                    headers=dict(request.headers),
+                    body=request.get_data(),
+                )
+            )
+        fault = self._take_fault(request.path)
+        if fault is not None:
+            return self._fault_response(fault)
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, values = adapter.match()
+        except NotFound:
+            return self.error_response(404, f"No route for {request.method} {request.path}")
+        except MethodNotAllowed:
+            return self.error_response(405, f"{request.method} is not allowed on {request.path}")
+        except HTTPException as error:  # e.g. a redirect for a trailing slash
+            return error.get_response()
+        return getattr(self, endpoint)(request, **values)
+
+    def _control(self, request: Request) -> Response:
+        action = request.path[len(CONTROL_PREFIX) :].strip("/")
+        if action == "faults" and request.method == "POST":
+            spec = self.body_json(request) or {}
+            self.inject_fault(
+                int(spec["status"]),
+                times=int(spec.get("times", 1)),
+                retry_after=spec.get("retry_after"),
+                path_prefix=spec.get("path_prefix", ""),
+                delay_s=float(spec.get("delay_s", 0)),
+            )
+            return self.json({"ok": True})
+        if action == "reset" and request.method == "POST":
+            self.reset()
+            return self.json({"ok": True})
+        if action == "requests" and request.method == "GET":
+            with self.lock:
+                recorded = [
+                    {
+                        "method": r.method,
+                        "path": r.path,
+                        "query": r.query,
+                        "headers": r.headers,
+                        "body": r.body.decode("utf-8", "replace"),
+                    }
+                    for r in self.requests
+                ]
+            return self.json(recorded)
+        return self.json({"error": "unknown control action"}, status=404)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self._faults.clear()
+            self.reset_state()
+
+    def start(self) -> Emulator:
+        """Serve on a background thread; the port is chosen by the OS when it was 0."""
+        self._server = make_server(
+            self.host, self.port, self.wsgi_app, threaded=True, request_handler=_QuietHandler
+        )
+        self.port = self._server.server_port
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"emulator-{self.provider}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground (the sandbox run)."""
+        self._server = make_server(
+            self.host, self.port, self.wsgi_app, threaded=True, request_handler=_QuietHandler
+        )
+        self.port = self._server.server_port
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
