@@ -13,3 +13,5 @@ STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Channels' origin check reads this once, when the ASGI app is imported.
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]

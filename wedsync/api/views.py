@@ -6,7 +6,13 @@ from rest_framework.exceptions import PermissionDenied
 
 from wedsync import access
 from wedsync.changes import record_change
-from wedsync.filtersets import ContactFilterSet, TimelineItemFilterSet, WeddingFilterSet
+from wedsync.filtersets import (
+    ContactFilterSet,
+    MembershipFilterSet,
+    ParticipantFilterSet,
+    TimelineItemFilterSet,
+    WeddingFilterSet,
+)
 from wedsync.live import EventType
 from wedsync.models import (
     Contact,
@@ -55,7 +61,7 @@ class MembershipViewSet(viewsets.ReadOnlyModelViewSet):
     """Who works for your organizations, and in which role."""
 
     serializer_class = serializers.MembershipSerializer
-    filterset_fields = ["organization", "role"]
+    filterset_class = MembershipFilterSet
 
     def get_queryset(self):
         return Membership.objects.filter(
@@ -100,7 +106,7 @@ class ParticipantViewSet(
     """Which organization plays which part in your weddings."""
 
     serializer_class = serializers.ParticipantSerializer
-    filterset_fields = ["wedding", "organization", "part"]
+    filterset_class = ParticipantFilterSet
 
     def get_queryset(self):
         return WeddingParticipant.objects.filter(

@@ -1,0 +1,42 @@
+"""The demo data: a full wedding, and loading it twice changes nothing."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from wedsync.demo import DEMO_WEDDING_ID
+from wedsync.models import Contact, Membership, Organization, TimelineItem, Wedding
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [get_user_model(), Organization, Membership, Wedding, TimelineItem, Contact]
+
+
+def counts():
+    return {model.__name__: model.objects.count() for model in MODELS}
+
+
+def test_demo_loads_a_complete_wedding_and_is_safe_to_run_twice(monkeypatch):
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "first-password")
+    call_command("load_demo")
+    first = counts()
+    wedding = Wedding.objects.get(pk=DEMO_WEDDING_ID)
+    kinds = set(wedding.participants.values_list("organization__kind", flat=True))
+    assert kinds == {"photographer", "planner", "venue", "caterer", "florist"}
+    assert wedding.timeline.count() == 8 and wedding.contacts.count() == 4
+    assert set(Membership.objects.values_list("role", flat=True)) == {"owner", "coordinator", "staff"}
+    ceremony = wedding.timeline.get(title="Ceremony")
+    assert ceremony.starts_at.astimezone(wedding.zone).strftime("%H:%M") == "15:00"
+
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "second-password")
+    call_command("load_demo")
+    assert counts() == first
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_superuser and admin.check_password("second-password")
+
+
+def test_demo_refuses_to_run_without_a_password(monkeypatch):
+    monkeypatch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
+    with pytest.raises(CommandError, match="DEMO_ADMIN_PASSWORD"):
+        call_command("load_demo")
+    assert counts()["Wedding"] == 0
