@@ -15,3 +15,6 @@ STORAGES = {
 }
 # Channels' origin check reads this once, when the ASGI app is imported.
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+# Connections opened in thread pools (Channels, sync_to_async) close after use, so the test
+# database can be dropped at the end of the run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -23,15 +23,20 @@ def test_member_lists_only_their_weddings(team, client_for):
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/weddings/{wedding}/", "/api/timeline-items/{item}/", "/api/contacts/{contact}/",
-     "/api/participants/{participant}/"],
+    [
+        "/api/weddings/{wedding}/",
+        "/api/timeline-items/{item}/",
+        "/api/contacts/{contact}/",
+        "/api/participants/{participant}/",
+    ],
 )
 def test_outsider_gets_404_on_every_record_of_the_wedding(team, client_for, path):
     item = TimelineItemFactory(wedding=team.wedding)
     contact = ContactFactory(wedding=team.wedding)
     participant = team.wedding.participants.get()
-    url = path.format(wedding=team.wedding.pk, item=item.pk, contact=contact.pk,
-                      participant=participant.pk)
+    url = path.format(
+        wedding=team.wedding.pk, item=item.pk, contact=contact.pk, participant=participant.pk
+    )
     outsider = client_for(team.outsider)
     assert outsider.get(url).status_code == 404
     if "participants" not in url:  # participants are added and removed, never edited
@@ -92,7 +97,10 @@ def test_organizations_endpoint_shows_own_and_fellow_vendors_only(team, client_f
     assert names == {"Ever After Planning"}
     my_role = client_for(team.coordinator).get(f"/api/organizations/{team.planner_org.pk}/").json()
     assert my_role["my_role"] == "coordinator"
-    assert client_for(team.outsider).get(f"/api/organizations/{team.planner_org.pk}/").status_code == 404
+    assert (
+        client_for(team.outsider).get(f"/api/organizations/{team.planner_org.pk}/").status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize("path", ["/api/participants/", "/api/contacts/", "/api/weddings/"])

@@ -11,8 +11,13 @@ pytestmark = pytest.mark.django_db
 def test_creating_a_wedding_makes_the_creators_organization_its_lead(team, client_for):
     response = client_for(team.coordinator).post(
         "/api/weddings/",
-        {"couple_names": "Ana & Ben", "date": "2027-09-04", "time_zone": "Europe/Lisbon",
-         "organization": str(team.planner_org.pk), "guest_count": 80},
+        {
+            "couple_names": "Ana & Ben",
+            "date": "2027-09-04",
+            "time_zone": "Europe/Lisbon",
+            "organization": str(team.planner_org.pk),
+            "guest_count": 80,
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -25,8 +30,14 @@ def test_bad_wedding_input_names_every_field_and_saves_nothing(team, client_for)
     before = Wedding.objects.count(), WeddingParticipant.objects.count()
     response = client_for(team.coordinator).post(
         "/api/weddings/",
-        {"couple_names": "", "date": "next june", "time_zone": "Mars/Olympus",
-         "guest_count": -5, "status": "eloped", "organization": str(team.planner_org.pk)},
+        {
+            "couple_names": "",
+            "date": "next june",
+            "time_zone": "Mars/Olympus",
+            "guest_count": -5,
+            "status": "eloped",
+            "organization": str(team.planner_org.pk),
+        },
         format="json",
     )
     assert response.status_code == 400
@@ -39,8 +50,12 @@ def test_bad_wedding_input_names_every_field_and_saves_nothing(team, client_for)
 def test_staff_cannot_create_a_wedding_for_their_organization(team, client_for):
     response = client_for(team.staff).post(
         "/api/weddings/",
-        {"couple_names": "X & Y", "date": "2027-09-04", "time_zone": "UTC",
-         "organization": str(team.planner_org.pk)},
+        {
+            "couple_names": "X & Y",
+            "date": "2027-09-04",
+            "time_zone": "UTC",
+            "organization": str(team.planner_org.pk),
+        },
         format="json",
     )
     assert response.status_code == 400
@@ -49,7 +64,8 @@ def test_staff_cannot_create_a_wedding_for_their_organization(team, client_for):
 
 def test_wedding_without_organization_is_refused_with_a_reason(team, client_for):
     response = client_for(team.coordinator).post(
-        "/api/weddings/", {"couple_names": "X & Y", "date": "2027-09-04", "time_zone": "UTC"},
+        "/api/weddings/",
+        {"couple_names": "X & Y", "date": "2027-09-04", "time_zone": "UTC"},
         format="json",
     )
     assert response.status_code == 400
@@ -59,8 +75,12 @@ def test_wedding_without_organization_is_refused_with_a_reason(team, client_for)
 def test_timeline_end_before_start_is_refused(team, client_for):
     response = client_for(team.staff).post(
         "/api/timeline-items/",
-        {"wedding": str(team.wedding.pk), "title": "Ceremony",
-         "starts_at": "2027-06-19T15:30", "ends_at": "2027-06-19T15:00"},
+        {
+            "wedding": str(team.wedding.pk),
+            "title": "Ceremony",
+            "starts_at": "2027-06-19T15:30",
+            "ends_at": "2027-06-19T15:00",
+        },
         format="json",
     )
     assert response.status_code == 400
@@ -72,8 +92,12 @@ def test_responsible_organization_must_take_part(team, client_for):
     stranger = OrganizationFactory()
     response = client_for(team.staff).post(
         "/api/timeline-items/",
-        {"wedding": str(team.wedding.pk), "title": "Photos", "starts_at": "2027-06-19T13:00",
-         "responsible_organization": str(stranger.pk)},
+        {
+            "wedding": str(team.wedding.pk),
+            "title": "Photos",
+            "starts_at": "2027-06-19T13:00",
+            "responsible_organization": str(stranger.pk),
+        },
         format="json",
     )
     assert response.status_code == 400
@@ -106,7 +130,8 @@ def test_contact_channels_are_checked_against_consent(team, client_for):
     client = client_for(team.staff)
     base = {"wedding": str(team.wedding.pk), "name": "Ana", "email": "ana@example.com"}
     response = client.post(
-        "/api/contacts/", {**base, "preferred_channels": ["sms"], "consented_channels": []},
+        "/api/contacts/",
+        {**base, "preferred_channels": ["sms"], "consented_channels": []},
         format="json",
     )
     assert response.status_code == 400
@@ -127,8 +152,13 @@ def test_consent_change_is_timestamped(team, client_for):
     client = client_for(team.staff)
     response = client.post(
         "/api/contacts/",
-        {"wedding": str(team.wedding.pk), "name": "Ana", "phone": "+447700900123",
-         "preferred_channels": ["sms"], "consented_channels": ["sms"]},
+        {
+            "wedding": str(team.wedding.pk),
+            "name": "Ana",
+            "phone": "+447700900123",
+            "preferred_channels": ["sms"],
+            "consented_channels": ["sms"],
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()

@@ -24,7 +24,11 @@ def test_demo_loads_a_complete_wedding_and_is_safe_to_run_twice(monkeypatch):
     kinds = set(wedding.participants.values_list("organization__kind", flat=True))
     assert kinds == {"photographer", "planner", "venue", "caterer", "florist"}
     assert wedding.timeline.count() == 8 and wedding.contacts.count() == 4
-    assert set(Membership.objects.values_list("role", flat=True)) == {"owner", "coordinator", "staff"}
+    assert set(Membership.objects.values_list("role", flat=True)) == {
+        "owner",
+        "coordinator",
+        "staff",
+    }
     ceremony = wedding.timeline.get(title="Ceremony")
     assert ceremony.starts_at.astimezone(wedding.zone).strftime("%H:%M") == "15:00"
 

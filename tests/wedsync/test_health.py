@@ -19,8 +19,11 @@ def test_readyz_is_unavailable_without_a_worker(client):
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["database"]["ok"] and checks["redis"]["ok"]
-    assert checks["celery"] == {**checks["celery"], "ok": False,
-                                "detail": "RuntimeError: no Celery worker answered"}
+    assert checks["celery"] == {
+        **checks["celery"],
+        "ok": False,
+        "detail": "RuntimeError: no Celery worker answered",
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -31,7 +34,9 @@ def test_readyz_is_green_with_a_worker(client):
     body = response.json()
     assert body["status"] == "ok"
     assert {name for name, check in body["checks"].items() if check["ok"]} == {
-        "database", "redis", "celery"
+        "database",
+        "redis",
+        "celery",
     }
 
 

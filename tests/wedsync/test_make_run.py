@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from wedsync.devstack.redis_server import free_port
 from wedsync.devstack.paths import REPO_ROOT
+from wedsync.devstack.redis_server import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -34,14 +34,20 @@ def processes_mentioning(text: str) -> list[str]:
 
 def test_make_run_starts_everything_and_ctrl_c_stops_it(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "SECRET_KEY"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "SECRET_KEY"}
+    }
     env.update(WEDSYNC_RUN_DIR=str(tmp_path / "run"), PORT=str(port))
     output = tmp_path / "make-run.out"
     with open(output, "wb") as out:
-        hub = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "wedsync.devstack", "run"], cwd=REPO_ROOT, env=env,
-            stdout=out, stderr=subprocess.STDOUT,
+        hub = subprocess.Popen(
+            [sys.executable, "-m", "wedsync.devstack", "run"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         banner = wait_for(
@@ -63,17 +69,22 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(tmp_path):
         session.get(f"{base}/admin/login/", timeout=5)
         login = session.post(
             f"{base}/admin/login/?next=/admin/",
-            data={"username": "admin", "password": password,
-                  "csrfmiddlewaretoken": session.cookies["csrftoken"]},
-            headers={"Referer": f"{base}/admin/login/"}, timeout=10,
+            data={
+                "username": "admin",
+                "password": password,
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{base}/admin/login/"},
+            timeout=10,
         )
         assert login.url.endswith("/admin/") and "Site administration" in login.text
         weddings = session.get(f"{base}/admin/wedsync/wedding/", timeout=10)
         assert "Ana Ferreira &amp; Ben Carter" in weddings.text
 
         token = re.search(r"token: (\w+)", banner).group(1)
-        api = requests.get(f"{base}/api/weddings/", headers={"Authorization": f"Token {token}"},
-                           timeout=10)
+        api = requests.get(
+            f"{base}/api/weddings/", headers={"Authorization": f"Token {token}"}, timeout=10
+        )
         assert api.json()["count"] == 1
     finally:
         hub.send_signal(signal.SIGINT)

@@ -20,8 +20,14 @@ def test_openapi_schema_documents_the_api(client, team):
     assert b"swagger-ui" in docs.content
 
 
-ADMIN_PAGES = ["wedding", "organization", "membership", "weddingparticipant", "timelineitem",
-               "contact"]
+ADMIN_PAGES = [
+    "wedding",
+    "organization",
+    "membership",
+    "weddingparticipant",
+    "timelineitem",
+    "contact",
+]
 
 
 @pytest.mark.parametrize("model", ADMIN_PAGES)

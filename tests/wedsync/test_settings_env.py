@@ -33,11 +33,17 @@ print(json.dumps(out))
 
 
 def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
-    base = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "wedsync.settings",
-            "SQLITE_PATH": str(tmp_path / "db.sqlite3")}
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "wedsync.settings",
+        "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+    }
     return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", PRINT_SETTINGS], env={**base, **env},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", PRINT_SETTINGS],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -64,7 +70,9 @@ def test_defaults_are_production_safe_with_embedded_sqlite(tmp_path):
 
 def test_database_redis_hosts_and_keys_come_from_the_environment(tmp_path):
     result = load_settings(
-        tmp_path, SECRET_KEY="s3cret", DEBUG="true",
+        tmp_path,
+        SECRET_KEY="s3cret",
+        DEBUG="true",
         DATABASE_URL="postgres://hub:pw@db.internal:5433/weddings",
         REDIS_URL="redis://cache.internal:6380/2",
         ALLOWED_HOSTS="hub.example.com, api.example.com",
@@ -74,7 +82,9 @@ def test_database_redis_hosts_and_keys_come_from_the_environment(tmp_path):
     loaded = json.loads(result.stdout)
     assert loaded["DEBUG"] is True
     assert (loaded["ENGINE"], loaded["NAME"], loaded["HOST"]) == (
-        "django.db.backends.postgresql", "weddings", "db.internal"
+        "django.db.backends.postgresql",
+        "weddings",
+        "db.internal",
     )
     assert "transaction_mode" not in loaded["OPTIONS"]
     assert loaded["REDIS_URL"] == loaded["BROKER"] == "redis://cache.internal:6380/2"
@@ -83,8 +93,9 @@ def test_database_redis_hosts_and_keys_come_from_the_environment(tmp_path):
     assert loaded["FERNET_KEYS"] == ["new-key", "old-key"]
 
 
-@pytest.mark.parametrize("value,expected", [("1", True), ("yes", True), ("off", False),
-                                            ("", False)])
+@pytest.mark.parametrize(
+    "value,expected", [("1", True), ("yes", True), ("off", False), ("", False)]
+)
 def test_debug_flag_parsing(tmp_path, value, expected):
     result = load_settings(tmp_path, SECRET_KEY="s3cret", DEBUG=value)
     assert result.returncode == 0, result.stderr

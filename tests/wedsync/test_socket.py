@@ -30,7 +30,8 @@ async def test_member_receives_events_broadcast_to_the_wedding(team):
     connected, _ = await communicator.connect()
     assert connected
     assert await communicator.receive_json_from() == {
-        "type": "subscribed", "wedding": str(team.wedding.pk)
+        "type": "subscribed",
+        "wedding": str(team.wedding.pk),
     }
     delivered = await sync_to_async(broadcast)(
         team.wedding.pk, EventType.GUEST_LIST_UPDATE, {"guest_count": 142}
@@ -65,8 +66,9 @@ async def test_events_of_another_wedding_are_not_heard(team):
     communicator = socket(team.wedding.pk, await sync_to_async(token_for)(team.staff))
     await communicator.connect()
     await communicator.receive_json_from()
-    other = await sync_to_async(lambda: team.outsider.memberships.get().organization
-                                .participations.get().wedding_id)()
+    other = await sync_to_async(
+        lambda: team.outsider.memberships.get().organization.participations.get().wedding_id
+    )()
     await sync_to_async(broadcast)(other, EventType.GUEST_LIST_UPDATE, {"guest_count": 1})
     assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()
