@@ -7,6 +7,7 @@ set DATABASE_URL to PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "channels",
     "wedsync",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -130,6 +132,11 @@ CACHES = {
     }
 }
 
+# Providers: a key -> origin map that points providers at stand-ins (the sandbox emulators),
+# e.g. {"tave": "http://127.0.0.1:8101"}; and OAuth clients registered with each provider.
+PROVIDER_ORIGINS = json.loads(os.environ.get("PROVIDER_ORIGINS", "{}"))
+OAUTH_CLIENTS = json.loads(os.environ.get("OAUTH_CLIENTS", "{}"))
+
 # Encryption keys for credentials at rest: the first key encrypts, every key decrypts.
 FERNET_KEYS = env_list("FERNET_KEYS") or [SECRET_KEY]
 
@@ -153,7 +160,16 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/integrations/"
+LOGOUT_REDIRECT_URL = "/"
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "WedSync Hub <hub@wedsync.local>")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -8,6 +8,9 @@ from . import health
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("integrations/", include("integrations.urls")),
+    path("api/integrations/", include("integrations.api.urls")),
     path("api/", include("wedsync.api.urls")),
     path("api/auth/", include("rest_framework.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -226,7 +226,10 @@ class Emulator:
         )
         self.port = self._server.server_port
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"emulator-{self.provider}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"emulator-{self.provider}",
+            daemon=True,
         )
         self._thread.start()
         return self

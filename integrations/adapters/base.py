@@ -1,0 +1,140 @@
+"""The adapter contract: what the hub asks of every provider."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from integrations.errors import ProviderError
+from integrations.http import ProviderHTTP
+from integrations.specs import ProviderSpec
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """Who the credentials belong to at the provider."""
+
+    account_id: str | None
+    account_name: str | None
+
+
+@dataclass
+class ExternalRecord:
+    """One record as the provider holds it, with its fields mapped onto ours."""
+
+    resource: str
+    kind: str  # canonical kind: wedding, timeline_item, contact, payment, message
+    external_id: str
+    fields: dict[str, Any]
+    version: str | None = None
+    modified: dt.datetime | None = None
+    deleted: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class PullResult:
+    records: list[ExternalRecord]
+    cursor: str | None  # where the next incremental pull starts
+    full: bool  # True when this pull listed everything (deletions may be inferred)
+
+
+@dataclass
+class Change:
+    """A change of ours to send to the provider."""
+
+    resource: str
+    action: str  # create | update | delete
+    fields: dict[str, Any]
+    our_id: str
+    external_id: str | None = None
+    version: str | None = None  # the etag/version last seen, for conditional writes
+
+
+@dataclass
+class PushResult:
+    external_id: str
+    version: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+CredentialsRefresher = Callable[[], Mapping[str, Any]]
+
+
+class Adapter:
+    """Base of every adapter. Subclasses implement the calls their capabilities promise.
+
+    credentials are the decrypted secrets of one connection; config its non-secret settings.
+    For OAuth providers, `refresh_credentials` (given by the connection layer) refreshes the
+    token under a lock and returns the new credentials.
+    """
+
+    def __init__(
+        self,
+        spec: ProviderSpec,
+        credentials: Mapping[str, Any],
+        config: Mapping[str, Any] | None = None,
+        *,
+        refresh_credentials: CredentialsRefresher | None = None,
+    ) -> None:
+        self.spec = spec
+        self.credentials = dict(credentials)
+        self.config = dict(config or {})
+        self.refresh_credentials = refresh_credentials
+        self.http = ProviderHTTP(spec, auth=self.auth_headers, classify=self.classify)
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        return self.spec.capabilities
+
+    # -- hooks a provider overrides -------------------------------------------------------
+
+    def auth_headers(self) -> dict[str, str]:
+        """Headers that authenticate a request with this connection's credentials."""
+        auth = self.spec.auth
+        if auth.method in ("api_key", "token"):
+            secret_field = next(f.name for f in auth.fields if f.secret)
+            return {auth.header: f"{auth.prefix}{self.credentials[secret_field]}"}
+        if auth.method == "oauth2":
+            return {"Authorization": f"Bearer {self.credentials['access_token']}"}
+        if auth.method == "basic":
+            return {
+                "Authorization": requests.auth._basic_auth_str(
+                    self.credentials["username"], self.credentials["password"]
+                )
+            }
+        return {}
+
+    def classify(self, response: requests.Response) -> ProviderError | None:
+        """Turn a provider answer into None (success) or a ProviderError."""
+        return self.http.default_classify(response)
+
+    # -- the contract ---------------------------------------------------------------------
+
+    def check_connection(self) -> AccountInfo:
+        """Test the credentials with the provider's verification request."""
+        raise NotImplementedError
+
+    def pull(self, resource: str, cursor: str | None = None) -> PullResult:
+        """Records changed since `cursor` (all of them when it is None)."""
+        raise NotImplementedError
+
+    def push(self, change: Change) -> PushResult:
+        """Create, update or delete one record at the provider."""
+        raise NotImplementedError
+
+    # -- shared helpers -------------------------------------------------------------------
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """A request that refreshes an OAuth token once when the provider answers 401."""
+        try:
+            return self.http.request(method, path, **kwargs)
+        except ProviderError as error:
+            if error.kind != "invalid_credentials" or self.refresh_credentials is None:
+                raise
+            self.credentials = dict(self.refresh_credentials())
+            return self.http.request(method, path, **kwargs)

@@ -1,0 +1,128 @@
+"""The integration management console."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from wedsync import access
+
+from . import services
+from .errors import ProviderError, vendor_message
+from .models import Connection
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "provider",
+        "organization",
+        "status_badge",
+        "health",
+        "last_success_at",
+        "short_error",
+    ]
+    list_filter = ["status", "provider", "organization__kind"]
+    search_fields = ["organization__name", "provider", "external_account_name"]
+    list_select_related = ["organization"]
+    actions = [
+        "test_connections",
+        "pause_connections",
+        "resume_connections",
+        "disconnect_connections",
+    ]
+    readonly_fields = [
+        "provider",
+        "organization",
+        "status",
+        "credentials_state",
+        "webhook_secret_state",
+        "webhook_token_hint",
+        "external_account_id",
+        "external_account_name",
+        "cursors",
+        "last_success_at",
+        "last_error_at",
+        "last_error",
+        "consecutive_failures",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    fields = [*readonly_fields[:3], "config", *readonly_fields[3:]]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # connections are made by testing credentials, on the link pages
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(organization__in=access.organizations_of(request.user))
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Connection):
+        colour = {
+            "active": "#176b2c",
+            "error": "#a40000",
+            "needs_reauth": "#a40000",
+            "paused": "#8a6d00",
+        }.get(obj.status, "#555")
+        return format_html('<b style="color:{}">{}</b>', colour, obj.get_status_display())
+
+    @admin.display(description="Health", ordering="consecutive_failures")
+    def health(self, obj: Connection) -> str:
+        if obj.consecutive_failures == 0:
+            return "ok" if obj.last_success_at else "untested"
+        return f"{obj.consecutive_failures} failure(s) in a row"
+
+    @admin.display(description="Last error")
+    def short_error(self, obj: Connection) -> str:
+        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+    @admin.display(description="Credentials")
+    def credentials_state(self, obj: Connection) -> str:
+        return "set" if obj.has_credentials else "unset"
+
+    @admin.display(description="Webhook secret")
+    def webhook_secret_state(self, obj: Connection) -> str:
+        return "set" if obj.has_webhook_secret else "unset"
+
+    @admin.display(description="Inbound URL token")
+    def webhook_token_hint(self, obj: Connection) -> str:
+        return f"{obj.webhook_token[:6]}…"
+
+    def _each(self, request, queryset, operation, done: str) -> None:
+        succeeded = 0
+        for connection in queryset:
+            try:
+                operation(connection)
+            except ProviderError as error:
+                self.message_user(
+                    request,
+                    f"{connection}: {vendor_message(error, connection.provider_name)}",
+                    messages.ERROR,
+                )
+            except Exception as error:  # a ValidationError from a state rule
+                self.message_user(request, f"{connection}: {error}", messages.WARNING)
+            else:
+                succeeded += 1
+        if succeeded:
+            self.message_user(request, f"{succeeded} connection(s) {done}.", messages.SUCCESS)
+
+    @admin.action(description="Test the selected connections")
+    def test_connections(self, request, queryset):
+        self._each(request, queryset, services.check, "tested and working")
+
+    @admin.action(description="Pause the selected connections")
+    def pause_connections(self, request, queryset):
+        self._each(request, queryset, services.pause, "paused")
+
+    @admin.action(description="Resume the selected connections")
+    def resume_connections(self, request, queryset):
+        self._each(request, queryset, services.resume, "resumed")
+
+    @admin.action(description="Disconnect the selected connections (revokes access)")
+    def disconnect_connections(self, request, queryset):
+        self._each(request, queryset, services.disconnect, "disconnected")

@@ -1,0 +1,101 @@
+"""Connections: one organization's link to one provider."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from wedsync.models import Organization
+
+from .crypto import EncryptedJSONField, EncryptedTextField
+
+
+def new_webhook_token() -> str:
+    """The unguessable part of a connection's inbound URL (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+class Connection(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACTIVE = "active", "Active"
+        NEEDS_REAUTH = "needs_reauth", "Needs re-authorization"
+        ERROR = "error", "Error"
+        PAUSED = "paused", "Paused"
+        REVOKED = "revoked", "Revoked"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="connections"
+    )
+    provider = models.CharField(max_length=64, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    credentials = EncryptedJSONField(null=True, blank=True, editable=False)
+    webhook_secret = EncryptedTextField(null=True, blank=True, editable=False)
+    webhook_token = models.CharField(
+        max_length=64, unique=True, default=new_webhook_token, editable=False
+    )
+    config = models.JSONField(default=dict, blank=True, help_text="Non-secret settings.")
+    cursors = models.JSONField(default=dict, blank=True, editable=False)
+    external_account_id = models.CharField(max_length=200, blank=True)
+    external_account_name = models.CharField(max_length=200, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization__name", "provider"]
+        indexes = [models.Index(fields=["status", "provider"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider_name} for {self.organization}"
+
+    def __repr__(self) -> str:
+        # Never the credentials: only what identifies the row.
+        return f"<Connection {self.pk} {self.provider} {self.status}>"
+
+    @property
+    def spec(self):
+        from .registry import get_provider
+
+        return get_provider(self.provider)
+
+    @property
+    def provider_name(self) -> str:
+        try:
+            return self.spec.name
+        except LookupError:
+            return self.provider
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials)
+
+    @property
+    def has_webhook_secret(self) -> bool:
+        return bool(self.webhook_secret)
+
+    def record_success(self) -> None:
+        self.last_success_at = timezone.now()
+        self.consecutive_failures = 0
+        if self.status == self.Status.ERROR:
+            self.status = self.Status.ACTIVE
+
+    def record_failure(self, message: str) -> None:
+        self.last_error_at = timezone.now()
+        self.last_error = message[:1000]
+        self.consecutive_failures += 1

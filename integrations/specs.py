@@ -1,0 +1,477 @@
+"""Provider specs: each external system described as data, validated when the hub starts.
+
+One `spec.yaml` per provider package (integrations/providers/<category>/<provider>/), in the
+spirit of Nango's providers.yaml: auth, URLs, the verification request, pagination, rate-limit
+signals, webhook scheme, the fields a vendor fills in to connect, and the mapping between the
+provider's records and ours. A bad spec stops start-up with a message naming provider and field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CATEGORIES = (
+    "photography_crm",
+    "venue_management",
+    "catering_system",
+    "florist_software",
+    "wedding_planning",
+    "booking_system",
+    "payment_processor",
+    "communication",
+    "calendar_system",
+)
+# bridge: no public API; the vendor's Zapier/Make step posts to the connection's unguessable URL
+# with its shared secret.
+AUTH_METHODS = ("api_key", "oauth2", "basic", "token", "bridge")
+CAPABILITIES = ("pull", "push", "webhooks", "realtime")
+PAGINATION_STYLES = ("none", "page", "cursor", "starting_after", "link")
+WEBHOOK_SCHEMES = (
+    "none",
+    "shared_secret",
+    "stripe",
+    "standard_webhooks",
+    "slack",
+    "twilio",
+    "square",
+    "whatsapp",
+    "acuity",
+    "calendly",
+    "paypal",
+    "google_channel",
+    "graph_client_state",
+)
+ERROR_KINDS = (
+    "invalid_credentials",
+    "forbidden",
+    "account_suspended",
+    "not_found",
+    "conflict",
+    "precondition_failed",
+    "gone",
+    "invalid_request",
+    "rate_limited",
+    "unavailable",
+)
+CANONICAL_KINDS = ("wedding", "timeline_item", "contact", "payment", "message")
+
+
+class SpecError(ValueError):
+    """A provider spec that cannot be used; the message names the provider and the field."""
+
+    def __init__(self, provider: str, field_path: str, problem: str) -> None:
+        super().__init__(f"provider spec '{provider}', field '{field_path}': {problem}")
+        self.provider = provider
+        self.field_path = field_path
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """A field a vendor fills in on the link form."""
+
+    name: str
+    title: str
+    secret: bool = True
+    pattern: str | None = None
+    help: str = ""
+    example: str = ""
+
+
+@dataclass(frozen=True)
+class AuthSpec:
+    method: str
+    header: str | None = None  # where an api_key/token goes
+    prefix: str = ""  # e.g. "Bearer "
+    fields: tuple[CredentialField, ...] = ()
+    authorization_url: str | None = None
+    token_url: str | None = None
+    revoke_url: str | None = None
+    scopes: tuple[str, ...] = ()
+    pkce: bool = True
+    authorization_params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
+class VerificationSpec:
+    request: RequestSpec
+    account_id: str | None = None  # dotted path in the response
+    account_name: str | None = None
+
+
+@dataclass(frozen=True)
+class PaginationSpec:
+    style: str = "none"
+    items: str | None = None  # dotted path of the list in a page
+    page_param: str | None = None
+    size_param: str | None = None
+    page_size: int | None = None
+    total_pages: str | None = None
+    cursor_param: str | None = None
+    next_cursor: str | None = None
+    has_more: str | None = None
+
+
+@dataclass(frozen=True)
+class RateLimitSpec:
+    status_codes: tuple[int, ...] = (429,)
+    retry_after_header: str | None = "Retry-After"
+    reset_header: str | None = None  # epoch seconds when the window resets
+    remaining_header: str | None = None
+    body_pattern: str | None = None  # a regex on the body that marks a rate-limit answer
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """One kind of record the provider holds and how it maps onto ours."""
+
+    name: str
+    maps_to: str
+    path: str
+    item_path: str | None = None
+    id_field: str = "id"
+    version_field: str | None = None
+    modified_field: str | None = None
+    list_params: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # ours -> theirs (dotted)
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    key: str
+    name: str
+    category: str
+    auth: AuthSpec
+    capabilities: tuple[str, ...]
+    adapter: str  # "rest" for the spec-driven adapter, else "module:Class"
+    base_url: str | None = None
+    docs: str = ""
+    verification: VerificationSpec | None = None
+    pagination: PaginationSpec = PaginationSpec()
+    rate_limit: RateLimitSpec = RateLimitSpec()
+    errors: dict[int, str] = field(default_factory=dict)  # status -> error kind
+    webhook_scheme: str = "none"
+    resources: dict[str, ResourceSpec] = field(default_factory=dict)
+    setup_help: str = ""
+    package: str = ""  # dotted package of the provider (spec, adapter, emulator)
+
+    def has(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Reads one spec mapping, reporting problems with the provider key and field path."""
+
+    def __init__(self, provider: str, data: Any, path: str = "") -> None:
+        self.provider, self.data, self.path = provider, data, path
+        if not isinstance(data, dict):
+            self.fail("", "must be a mapping")
+
+    def fail(self, name: str, problem: str):
+        where = ".".join(part for part in (self.path, name) if part) or "<root>"
+        raise SpecError(self.provider, where, problem)
+
+    def get(
+        self,
+        name: str,
+        kind: type | tuple[type, ...],
+        *,
+        required: bool = False,
+        default: Any = None,
+    ) -> Any:
+        if name not in self.data or self.data[name] is None:
+            if required:
+                self.fail(name, "is required")
+            return default
+        value = self.data[name]
+        if not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            self.fail(name, f"must be {names}, not {type(value).__name__}")
+        return value
+
+    def choice(
+        self,
+        name: str,
+        choices: tuple[str, ...],
+        *,
+        required: bool = False,
+        default: str | None = None,
+    ) -> str | None:
+        value = self.get(name, str, required=required, default=default)
+        if value is not None and value not in choices:
+            self.fail(name, f"'{value}' is not one of: {', '.join(choices)}")
+        return value
+
+    def url(self, name: str, *, required: bool = False) -> str | None:
+        value = self.get(name, str, required=required)
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            self.fail(name, f"'{value}' is not an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    def child(self, name: str, *, required: bool = False) -> _Reader | None:
+        value = self.get(name, dict, required=required)
+        return None if value is None else _Reader(self.provider, value, self._sub(name))
+
+    def unknown_keys(self, allowed: set[str]) -> None:
+        extra = sorted(set(self.data) - allowed)
+        if extra:
+            self.fail(extra[0], f"unknown field (allowed: {', '.join(sorted(allowed))})")
+
+    def _sub(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+
+def _parse_fields(reader: _Reader) -> tuple[CredentialField, ...]:
+    items = reader.get("fields", list, default=[])
+    fields = []
+    for index, item in enumerate(items):
+        sub = _Reader(reader.provider, item, f"{reader.path}.fields[{index}]")
+        sub.unknown_keys({"name", "title", "secret", "pattern", "help", "example"})
+        pattern = sub.get("pattern", str)
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                sub.fail("pattern", f"is not a valid regular expression ({error})")
+        fields.append(
+            CredentialField(
+                name=sub.get("name", str, required=True),
+                title=sub.get("title", str, required=True),
+                secret=sub.get("secret", bool, default=True),
+                pattern=pattern,
+                help=sub.get("help", str, default=""),
+                example=sub.get("example", str, default=""),
+            )
+        )
+    return tuple(fields)
+
+
+def _parse_auth(reader: _Reader) -> AuthSpec:
+    reader.unknown_keys(
+        {
+            "method",
+            "header",
+            "prefix",
+            "fields",
+            "authorization_url",
+            "token_url",
+            "revoke_url",
+            "scopes",
+            "pkce",
+            "authorization_params",
+        }
+    )
+    method = reader.choice("method", AUTH_METHODS, required=True)
+    auth = AuthSpec(
+        method=method,
+        header=reader.get("header", str),
+        prefix=reader.get("prefix", str, default=""),
+        fields=_parse_fields(reader),
+        authorization_url=reader.url("authorization_url", required=method == "oauth2"),
+        token_url=reader.url("token_url", required=method == "oauth2"),
+        revoke_url=reader.url("revoke_url"),
+        scopes=tuple(reader.get("scopes", list, default=[])),
+        pkce=reader.get("pkce", bool, default=True),
+        authorization_params=dict(reader.get("authorization_params", dict, default={})),
+    )
+    if method in ("api_key", "token", "basic") and not auth.fields:
+        reader.fail("fields", f"a {method} provider must list the fields a vendor fills in")
+    if method == "basic" and {f.name for f in auth.fields} < {"username", "password"}:
+        reader.fail("fields", "basic auth needs fields named 'username' and 'password'")
+    if method in ("api_key", "token") and not auth.header:
+        reader.fail("header", f"a {method} provider must say which header carries the credential")
+    return auth
+
+
+def _parse_resources(provider: str, reader: _Reader | None) -> dict[str, ResourceSpec]:
+    if reader is None:
+        return {}
+    resources = {}
+    for name, data in reader.data.items():
+        sub = _Reader(provider, data, f"resources.{name}")
+        sub.unknown_keys(
+            {"maps_to", "path", "item_path", "id", "version", "modified", "list_params", "fields"}
+        )
+        mapped = sub.get("fields", dict, default={})
+        for ours, theirs in mapped.items():
+            if not isinstance(theirs, str):
+                sub.fail(f"fields.{ours}", "must name the provider's field as a string")
+        resources[name] = ResourceSpec(
+            name=name,
+            maps_to=sub.choice("maps_to", CANONICAL_KINDS, required=True),
+            path=sub.get("path", str, required=True),
+            item_path=sub.get("item_path", str),
+            id_field=sub.get("id", str, default="id"),
+            version_field=sub.get("version", str),
+            modified_field=sub.get("modified", str),
+            list_params={k: str(v) for k, v in sub.get("list_params", dict, default={}).items()},
+            fields=dict(mapped),
+        )
+    return resources
+
+
+TOP_LEVEL = {
+    "key",
+    "name",
+    "category",
+    "docs",
+    "base_url",
+    "adapter",
+    "auth",
+    "capabilities",
+    "verification",
+    "pagination",
+    "rate_limit",
+    "errors",
+    "webhooks",
+    "resources",
+    "setup_help",
+}
+
+
+def parse_spec(data: Any, *, package: str = "", expected_key: str | None = None) -> ProviderSpec:
+    key = data.get("key", "<unnamed>") if isinstance(data, dict) else "<unnamed>"
+    reader = _Reader(str(key), data)
+    reader.unknown_keys(TOP_LEVEL)
+    key = reader.get("key", str, required=True)
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+        reader.fail("key", "must be lowercase letters, digits and underscores")
+    if expected_key and key != expected_key:
+        reader.fail("key", f"must match its package name '{expected_key}'")
+
+    auth = _parse_auth(reader.child("auth", required=True))
+    capabilities = tuple(reader.get("capabilities", list, required=True))
+    for capability in capabilities:
+        if capability not in CAPABILITIES:
+            reader.fail("capabilities", f"'{capability}' is not one of: {', '.join(CAPABILITIES)}")
+    base_url = reader.url("base_url", required=auth.method != "bridge")
+
+    verification = None
+    if (sub := reader.child("verification")) is not None:
+        sub.unknown_keys({"method", "path", "account_id", "account_name"})
+        verification = VerificationSpec(
+            request=RequestSpec(
+                sub.choice("method", ("GET", "POST"), default="GET"),
+                sub.get("path", str, required=True),
+            ),
+            account_id=sub.get("account_id", str),
+            account_name=sub.get("account_name", str),
+        )
+    elif auth.method not in ("bridge",):
+        reader.fail("verification", "is required so credentials can be tested before saving")
+
+    pagination = PaginationSpec()
+    if (sub := reader.child("pagination")) is not None:
+        sub.unknown_keys(
+            {
+                "style",
+                "items",
+                "page_param",
+                "size_param",
+                "page_size",
+                "total_pages",
+                "cursor_param",
+                "next_cursor",
+                "has_more",
+            }
+        )
+        pagination = PaginationSpec(
+            style=sub.choice("style", PAGINATION_STYLES, required=True),
+            items=sub.get("items", str),
+            page_param=sub.get("page_param", str),
+            size_param=sub.get("size_param", str),
+            page_size=sub.get("page_size", int),
+            total_pages=sub.get("total_pages", str),
+            cursor_param=sub.get("cursor_param", str),
+            next_cursor=sub.get("next_cursor", str),
+            has_more=sub.get("has_more", str),
+        )
+        required_by_style = {
+            "page": ("page_param",),
+            "cursor": ("cursor_param", "next_cursor"),
+            "starting_after": ("has_more",),
+        }
+        for name in required_by_style.get(pagination.style, ()):
+            if getattr(pagination, name) is None:
+                sub.fail(name, f"is required for {pagination.style} pagination")
+
+    rate_limit = RateLimitSpec()
+    if (sub := reader.child("rate_limit")) is not None:
+        sub.unknown_keys(
+            {
+                "status_codes",
+                "retry_after_header",
+                "reset_header",
+                "remaining_header",
+                "body_pattern",
+            }
+        )
+        rate_limit = RateLimitSpec(
+            status_codes=tuple(sub.get("status_codes", list, default=[429])),
+            retry_after_header=sub.get("retry_after_header", str, default="Retry-After"),
+            reset_header=sub.get("reset_header", str),
+            remaining_header=sub.get("remaining_header", str),
+            body_pattern=sub.get("body_pattern", str),
+        )
+
+    errors: dict[int, str] = {}
+    for status, kind in reader.get("errors", dict, default={}).items():
+        if not (isinstance(status, int) and 400 <= status <= 599):
+            reader.fail(f"errors.{status}", "keys must be HTTP error statuses (400-599)")
+        if kind not in ERROR_KINDS:
+            reader.fail(f"errors.{status}", f"'{kind}' is not one of: {', '.join(ERROR_KINDS)}")
+        errors[status] = kind
+
+    webhooks = reader.child("webhooks")
+    scheme = "none"
+    if webhooks is not None:
+        webhooks.unknown_keys({"scheme"})
+        scheme = webhooks.choice("scheme", WEBHOOK_SCHEMES, required=True)
+    if "webhooks" in capabilities and scheme == "none":
+        reader.fail("webhooks.scheme", "a provider with the webhooks capability needs a scheme")
+
+    adapter = reader.get("adapter", str, default="rest")
+    if adapter != "rest" and not re.fullmatch(r"[\w.]+:\w+", adapter):
+        reader.fail("adapter", "must be 'rest' or 'module.path:ClassName'")
+
+    return ProviderSpec(
+        key=key,
+        name=reader.get("name", str, required=True),
+        category=reader.choice("category", CATEGORIES, required=True),
+        docs=reader.get("docs", str, default=""),
+        base_url=base_url,
+        adapter=adapter,
+        auth=auth,
+        capabilities=capabilities,
+        verification=verification,
+        pagination=pagination,
+        rate_limit=rate_limit,
+        errors=errors,
+        webhook_scheme=scheme,
+        resources=_parse_resources(key, reader.child("resources")),
+        setup_help=reader.get("setup_help", str, default=""),
+        package=package,
+    )
+
+
+def load_spec_file(path: Path, providers_root: Path) -> ProviderSpec:
+    relative = path.parent.relative_to(providers_root.parent.parent)
+    package = ".".join(relative.parts)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise SpecError(path.parent.name, "<file>", f"is not valid YAML ({error})") from error
+    return parse_spec(data, package=package, expected_key=path.parent.name)
