@@ -207,11 +207,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m wedsync.devstack")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="set up and start the whole hub").set_defaults(handler=run)
-    test_parser = commands.add_parser("test", help="run the test suite")
-    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    test_parser.set_defaults(handler=test)
-    args = parser.parse_args()
-    return args.handler(args)
+    commands.add_parser("test", help="run the test suite (other arguments go to pytest)")
+    args, rest = parser.parse_known_args()
+    if args.command == "run" and rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.pytest_args = rest
+    return run(args) if args.command == "run" else test(args)
 
 
 if __name__ == "__main__":
