@@ -15,16 +15,24 @@ OLD, NEW = "old-key-2025", "new-key-2026"
 
 def raw_credentials(pk) -> bytes:
     with db.cursor() as cursor:
-        cursor.execute("SELECT credentials FROM integrations_connection WHERE id = %s",
-                       [pk.hex if db.vendor == "sqlite" else pk])
+        cursor.execute(
+            "SELECT credentials FROM integrations_connection WHERE id = %s",
+            [pk.hex if db.vendor == "sqlite" else pk],
+        )
         return bytes(cursor.fetchone()[0])
 
 
 def make_connections(n=3):
     org = OrganizationFactory()
-    return [Connection.objects.create(organization=org, provider="tave",
-                                      credentials={"api_key": f"secret-key-{i}"},
-                                      webhook_secret=f"whsec-{i}") for i in range(n)]
+    return [
+        Connection.objects.create(
+            organization=org,
+            provider="tave",
+            credentials={"api_key": f"secret-key-{i}"},
+            webhook_secret=f"whsec-{i}",
+        )
+        for i in range(n)
+    ]
 
 
 def test_stored_credentials_are_ciphertext_not_plaintext(settings):
@@ -41,7 +49,10 @@ def test_rows_written_under_the_old_key_read_under_the_new_key_list(settings):
     connections = make_connections()
     settings.FERNET_KEYS = [NEW, OLD]
     assert [Connection.objects.get(pk=c.pk).credentials["api_key"] for c in connections] == [
-        "secret-key-0", "secret-key-1", "secret-key-2"]
+        "secret-key-0",
+        "secret-key-1",
+        "secret-key-2",
+    ]
 
 
 def test_rotate_command_moves_every_row_to_the_new_key(settings):

@@ -10,15 +10,26 @@ from integrations.registry import all_providers, get_provider
 from integrations.specs import SpecError, parse_spec
 
 GOOD = {
-    "key": "acme_crm", "name": "Acme CRM", "category": "photography_crm",
-    "base_url": "https://api.acme.example/v1", "capabilities": ["pull", "push"],
-    "auth": {"method": "api_key", "header": "X-Key",
-             "fields": [{"name": "api_key", "title": "API key", "pattern": "^[a-z]{8}$"}]},
+    "key": "acme_crm",
+    "name": "Acme CRM",
+    "category": "photography_crm",
+    "base_url": "https://api.acme.example/v1",
+    "capabilities": ["pull", "push"],
+    "auth": {
+        "method": "api_key",
+        "header": "X-Key",
+        "fields": [{"name": "api_key", "title": "API key", "pattern": "^[a-z]{8}$"}],
+    },
     "verification": {"method": "GET", "path": "/me", "account_id": "id"},
-    "pagination": {"style": "cursor", "items": "data", "cursor_param": "cursor",
-                   "next_cursor": "meta.next"},
-    "resources": {"job": {"maps_to": "wedding", "path": "/jobs",
-                          "fields": {"couple_names": "name"}}},
+    "pagination": {
+        "style": "cursor",
+        "items": "data",
+        "cursor_param": "cursor",
+        "next_cursor": "meta.next",
+    },
+    "resources": {
+        "job": {"maps_to": "wedding", "path": "/jobs", "fields": {"couple_names": "name"}}
+    },
 }
 
 
@@ -41,20 +52,27 @@ def test_a_plain_rest_provider_is_just_data():
     assert spec.resources["job"].fields == {"couple_names": "name"}
 
 
-@pytest.mark.parametrize("path,value,field,problem", [
-    ("category", "astrology", "category", "not one of"),
-    ("base_url", "ftp://x", "base_url", "not an http(s) URL"),
-    ("auth.method", "carrier_pigeon", "auth.method", "not one of"),
-    ("auth.header", None, "auth.header", "which header"),
-    ("auth.fields", [], "auth.fields", "must list the fields"),
-    ("verification", None, "verification", "is required"),
-    ("pagination.cursor_param", None, "pagination.cursor_param", "required for cursor"),
-    ("capabilities", ["pull", "teleport"], "capabilities", "'teleport'"),
-    ("capabilities", ["webhooks"], "webhooks.scheme", "needs a scheme"),
-    ("resources", {"job": {"maps_to": "unicorn", "path": "/x"}}, "resources.job.maps_to",
-     "not one of"),
-    ("colour", "blue", "colour", "unknown field"),
-])
+@pytest.mark.parametrize(
+    "path,value,field,problem",
+    [
+        ("category", "astrology", "category", "not one of"),
+        ("base_url", "ftp://x", "base_url", "not an http(s) URL"),
+        ("auth.method", "carrier_pigeon", "auth.method", "not one of"),
+        ("auth.header", None, "auth.header", "which header"),
+        ("auth.fields", [], "auth.fields", "must list the fields"),
+        ("verification", None, "verification", "is required"),
+        ("pagination.cursor_param", None, "pagination.cursor_param", "required for cursor"),
+        ("capabilities", ["pull", "teleport"], "capabilities", "'teleport'"),
+        ("capabilities", ["webhooks"], "webhooks.scheme", "needs a scheme"),
+        (
+            "resources",
+            {"job": {"maps_to": "unicorn", "path": "/x"}},
+            "resources.job.maps_to",
+            "not one of",
+        ),
+        ("colour", "blue", "colour", "unknown field"),
+    ],
+)
 def test_bad_specs_name_the_provider_and_the_field(path, value, field, problem):
     with pytest.raises(SpecError) as raised:
         parse_spec(broken(path, value))
@@ -84,8 +102,12 @@ def test_a_bad_spec_stops_start_up(tmp_path):
         "import integrations.registry as r; r.load_spec_file = bad\n"
         "import django; django.setup()\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,  # noqa: S603
-                            env={"DJANGO_SETTINGS_MODULE": "wedsync.settings_test",
-                                 "PATH": "/usr/bin:/bin"}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,  # noqa: S603
+        env={"DJANGO_SETTINGS_MODULE": "wedsync.settings_test", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "ImproperlyConfigured: provider spec 'tave', field 'category'" in result.stderr

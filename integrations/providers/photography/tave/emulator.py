@@ -1,0 +1,1070 @@
+"""An in-memory Táve / VSCO Workspace studio: the v2 REST API the hub calls, plus REST Hooks.
+
+Contract: VENDORS.md section A1 "Táve, now VSCO Workspace" [confirmed via the published OpenAPI:
+`api-evangelist/vsco` `openapi/_original/workspace-openapi-original.json`, a harvest of
+`https://workspace.vsco.co/api/v2/openapi.json` v2.0.0; also `errors/vsco-problem-types.yml`,
+`conventions/vsco-conventions.yml`, `asyncapi/vsco-workspace-webhooks.yml`], the Táve bullets of
+section G, and note 3 of section F. Paths keep the documented `/api/v2` prefix: `emu.api_url`
+stands for `https://workspace.vsco.co/api/v2`, so pointing the hub at `emu.base_url` is enough.
+
+What the emulator serves:
+
+* Auth: `X-API-KEY: <key>` or `Authorization: Bearer <key>`. A missing or unknown key answers
+  401 `unauthorizedError`. Keys are Read/Write or Read Only, as in Settings > API Integrations.
+* `GET /studio/me` (how the hub verifies a key).
+* `GET/POST /job`, `GET/PUT/DELETE /job/{id}`: list filters `includeClosed` (default false) and
+  `externalMappingId`, every documented `sortBy` value (`<field>[ asc|desc]`, default `id`).
+* `GET/POST /address-book`, `GET/PUT/DELETE /address-book/{id}`: filters `email`, `includeHidden`.
+* `POST /job-contact` (links a contact to a job).
+* `GET/POST /rest-hook`, `GET/PUT/DELETE /rest-hook/{id}`: body `{event, url, limitTo?}`
+  (the list is the OpenAPI's `listResourceRestHook`, which VENDORS.md does not mention).
+* Collections: `{type: "job-collection"|"addressbook-collection"|"resthook-collection", items,
+  meta: {currentPage, totalPages, totalItems, rows}}`; `page` >= 1 (default 1), `pageSize`
+  10..100 (default 100). Out-of-range values answer 400 `validation-error`.
+* Records: lowercase ULID ids, `created`/`modified` as `2020-08-01T17:32:32Z`, `modified` bumped
+  on every change, `links.self.href`. Creates answer 201, updates 200 (full-document `PUT`, there
+  is no `PATCH`: 405), deletes 204; an unknown id answers 404.
+* Errors: `{type, title, detail, status}` as `application/json`; `type` is `unknown`,
+  `quota-limit` (429, with `Retry-After`), `not-implemented` (501) or `validation-error` (400,
+  `detail` an object keyed by field, e.g. `{"stage": "Must be one of ..."}`).
+* REST Hooks: `contact.created`, `job.created`, `order.booked`, `payment.created`, narrowed by
+  `limitTo` `{contactKinds, jobTypes, brands, webLead}`. The spec's "Rest Hooks" tag says that
+  "for security reasons, only the `targetId` will be provided" and the receiver then fetches the
+  entity through the API, so a delivery is an unsigned JSON `POST {"targetId": "<id>"}` (no
+  signature or secret is documented; VENDORS.md F.3 has the hub put a secret in the URL).
+
+Assumed where the docs are silent: the exact delivery body beyond "only the targetId"
+[unconfirmed], and that deliveries are made once, asynchronously, without retries; that a
+Read Only key gets 403 (type `unknown`) on writes; that a malformed or unknown id in a path is a
+404 (type `unknown`, detail "The requested resource does not exist."); that `meta.rows` is the
+page size and a page past the end is empty; that `X-API-KEY` wins when both headers are sent;
+that a full-document `PUT` resets omitted writable fields to their defaults; that no `Job` field
+is required (the schema lists none; `name` is nullable) while `Contact.kind` and
+`JobContact.jobId`/`contactId` are; that new jobs start at stage `lead`; that `title` (generated
+by Táve from data not modelled here) is the job's `name`; that money totals are 0 because
+orders and payments are not modelled (use `trigger_hook` for their events); that the `email`
+filter is a case-insensitive match on `email` or `secondaryEmail`; that deleting a job or a
+contact removes its job-contact links; that the `text/csv` representation is not offered (always
+JSON). `modified` never repeats for a record: a change within the same second moves it on by one.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import math
+import re
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
+from urllib.parse import urlparse
+
+import requests
+from ulid import ULID
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from integrations.emulators.base import Emulator
+
+PAGE_SIZE_MIN, PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT = 10, 100, 100
+HOOK_EVENTS = ("contact.created", "job.created", "order.booked", "payment.created")
+CREATABLE_CONTACT_KINDS = ("person", "company", "location")
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+NOT_FOUND_DETAIL = "The requested resource does not exist."
+UNAUTHORIZED_DETAIL = "API key is missing or invalid."
+READ_ONLY_DETAIL = "This API key is Read Only."
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+_ULID_RE = re.compile(r"^[0-7][0-9a-hjkmnp-tv-z]{25}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+API_PREFIX = "/api/v2"
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+class TaveError(Exception):
+    """Raised by a handler; becomes Táve's `{type, title, detail, status}` envelope."""
+
+    def __init__(self, status: int, detail: Any, kind: str = "unknown") -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.kind = status, detail, kind
+
+    def body(self) -> dict[str, Any]:
+        title = "Validation Error" if self.kind == "validation-error" else TITLES.get(self.status)
+        return {"type": self.kind, "title": title, "detail": self.detail, "status": self.status}
+
+
+class ValidationFailed(TaveError):
+    """400 `validation-error` whose `detail` maps each failing field to why it failed."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(400, errors, "validation-error")
+        self.errors = errors
+
+
+def _not_found() -> TaveError:
+    return TaveError(404, NOT_FOUND_DETAIL)
+
+
+# -- field checks (each returns why a non-null value is invalid, or None) ----------------------
+
+Check = Callable[[Any], str | None]
+
+
+class Field(NamedTuple):
+    check: Check
+    default: Any = None
+    nullable: bool = True
+
+
+def _text(max_length: int | None = None) -> Check:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str):
+            return "Must be a string."
+        if max_length is not None and len(value) > max_length:
+            return f"Must be at most {max_length} characters."
+        return None
+
+    return check
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "Must be a boolean."
+
+
+def _integer(low: int, high: int) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "Must be an integer."
+        return None if low <= value <= high else f"Must be between {low} and {high}."
+
+    return check
+
+
+def _one_of(*choices: str) -> Check:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"Must be one of {', '.join(choices)}."
+
+    return check
+
+
+def _date(value: Any) -> str | None:
+    if isinstance(value, str) and _DATE_RE.match(value):
+        try:
+            date.fromisoformat(value)
+            return None
+        except ValueError:
+            pass
+    return "Must be a date (YYYY-MM-DD)."
+
+
+def _ulid(value: Any) -> str | None:
+    return None if isinstance(value, str) and _ULID_RE.match(value) else "Must be a lowercase ULID."
+
+
+def _email(max_length: int) -> Check:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str) or not _EMAIL_RE.match(value):
+            return "Must be an email address."
+        return None if len(value) <= max_length else f"Must be at most {max_length} characters."
+
+    return check
+
+
+def _uri(value: Any) -> str | None:
+    parts = urlparse(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        return "Must be an absolute http(s) URL."
+    return None
+
+
+def _object(value: Any) -> str | None:
+    return None if isinstance(value, dict) else "Must be an object."
+
+
+def _list_of(item: Check) -> Check:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, list):
+            return "Must be an array."
+        for index, element in enumerate(value):
+            problem = item(element)
+            if problem:
+                return f"Item {index}: {problem}"
+        return None
+
+    return check
+
+
+def _external_mapping(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return "Must be an object with id and url."
+    mapping_id, url = value.get("id"), value.get("url")
+    if not isinstance(mapping_id, str) or not 1 <= len(mapping_id) <= 64:
+        return "id is required (1 to 64 characters)."
+    if _uri(url) or not 12 <= len(url) <= 255:
+        return "url is required (an absolute URL of 12 to 255 characters)."
+    return None
+
+
+def _custom_field(value: Any) -> str | None:
+    if not isinstance(value, dict) or _ulid(value.get("fieldId")):
+        return "fieldId is required (a lowercase ULID)."
+    if value.get("value") is not None and not isinstance(value["value"], str):
+        return "value must be a string or null."
+    return None
+
+
+def _words(text: str) -> frozenset[str]:
+    """The spec's long `sortBy` lists, written as words."""
+    return frozenset(text.split())
+
+
+_MONEY = _integer(-99999999999, 99999999999)
+_PHONE = Field(_object)
+_COMMON_CONTACT_FIELDS = {
+    "address": Field(_object),
+    "chatAccount1": Field(_object),
+    "chatAccount2": Field(_object),
+    "chatAccount3": Field(_object),
+    "customFields": Field(_list_of(_custom_field)),
+    "email": Field(_email(255)),
+    "externalMappings": Field(_list_of(_external_mapping)),
+    "facebookUsername": Field(_text(50)),
+    "pinned": Field(_boolean, False),
+    "secondaryEmail": Field(_email(64)),
+    "twitterUsername": Field(_text(15)),
+    "url": Field(_uri),
+}
+_PERSON_FIELDS = {
+    "anniversary": Field(_date),
+    "birthdate": Field(_date),
+    "brandId": Field(_ulid),
+    "cellPhone": _PHONE,
+    "companyName": Field(_text(128)),
+    "contactPreference": Field(_one_of("email", "cell-phone", "home-phone", "work-phone")),
+    "fax": _PHONE,
+    "firstName": Field(_text(48)),
+    "gender": Field(_one_of("male", "female")),
+    "homePhone": _PHONE,
+    "jobTitle": Field(_text(64)),
+    "lastName": Field(_text(48)),
+    "maidenName": Field(_text(48)),
+    "mailingAddress": Field(_object),
+    "salutation": Field(_one_of("mr", "miss", "mrs", "ms", "dr")),
+    "vendorRoleId": Field(_ulid),
+    "workPhone": _PHONE,
+}
+CONTACT_FIELDS: dict[str, dict[str, Field]] = {
+    "person": {
+        **_COMMON_CONTACT_FIELDS,
+        **_PERSON_FIELDS,
+        "bestDayToCall": Field(
+            _one_of(
+                "weekdays",
+                "weekends",
+                "mondays",
+                "tuesdays",
+                "wednesdays",
+                "thursdays",
+                "fridays",
+                "saturdays",
+                "sundays",
+            )
+        ),
+        "bestTimeToCall": Field(_one_of("mornings", "afternoons", "evenings")),
+        "previousClient": Field(_boolean),
+        "privacyOptIn": Field(_boolean, False),
+        "requireStrictPrivacy": Field(_boolean, False),
+        "schoolGradYear": Field(_integer(1900, 2100)),
+        "schoolName": Field(_text(255)),
+        "sport": Field(_text(255)),
+        "startingCost": Field(_MONEY),
+        "startingRevenue": Field(_MONEY),
+        "teamName": Field(_text(255)),
+        "teamPosition": Field(_text(255)),
+    },
+    "employee": {**_COMMON_CONTACT_FIELDS, **_PERSON_FIELDS, "displayAs": Field(_text(64))},
+    "company": {
+        **_COMMON_CONTACT_FIELDS,
+        "accountNumber": Field(_text(50)),
+        "brandId": Field(_ulid),
+        "cellPhone": _PHONE,
+        "fax": _PHONE,
+        "mailingAddress": Field(_object),
+        "name": Field(_text(255)),
+        "phone": _PHONE,
+        "primaryContactFirstName": Field(_text(48)),
+        "primaryContactLastName": Field(_text(48)),
+        "startingCost": Field(_MONEY),
+        "startingRevenue": Field(_MONEY),
+        "tollFree": _PHONE,
+        "vendorRoleId": Field(_ulid),
+    },
+    "location": {
+        **_COMMON_CONTACT_FIELDS,
+        "name": Field(_text(255)),
+        "phone": _PHONE,
+        "tollFree": _PHONE,
+    },
+}
+# Read-only contact fields Táve computes; totals stay 0 as orders and payments are not modelled.
+CONTACT_COMPUTED = {
+    "person": {"accountBalance": 0, "creditBalance": 0, "anonymized": False},
+    "employee": {},
+    "company": {"accountBalance": 0, "creditBalance": 0},
+    "location": {},
+}
+CONTACT_SORT_FIELDS = _words(
+    "id modified created name kind accountBalance anniversary anonymized bestDayToCall "
+    "bestTimeToCall cellPhone companyName contactPreference creditBalance email fax "
+    "firstName gender homePhone jobTitle lastName maidenName previousClient privacyOptIn "
+    "requireStrictPrivacy salutation schoolGradYear schoolName sport teamName "
+    "teamPosition workPhone"
+)
+
+JOB_FIELDS = {
+    "bookingDate": Field(_date),
+    "brandId": Field(_ulid),
+    "closed": Field(_boolean, False, nullable=False),
+    "closedDate": Field(_date),
+    "closedReasonId": Field(_ulid),
+    "completedDate": Field(_date),
+    "contactFormId": Field(_ulid),
+    "customFields": Field(_list_of(_custom_field)),
+    "eventDate": Field(_date),
+    "externalMappings": Field(_list_of(_external_mapping)),
+    "fulfillmentDate": Field(_date),
+    "guestCount": Field(_integer(0, 99999999999)),
+    "inquiryDate": Field(_date),
+    "jobTypeId": Field(_ulid),
+    "leadConfidence": Field(_one_of("low", "medium", "high")),
+    "leadDecisionExpectedByDate": Field(_date),
+    "leadMaxBudget": Field(_MONEY),
+    "leadNotes": Field(_text()),
+    "leadRating": Field(_integer(1, 5)),
+    "leadSourceId": Field(_ulid),
+    "leadStatusId": Field(_ulid),
+    "name": Field(_text()),
+    "pinned": Field(_boolean, False),
+    "stage": Field(_one_of("lead", "booked", "fulfillment", "completed"), "lead", nullable=False),
+    "webLead": Field(_boolean, False, nullable=False),
+    "workflowId": Field(_ulid),
+}
+# Read-only job fields Táve computes from data this emulator does not model.
+JOB_COMPUTED = {
+    "accountBalance": 0,
+    "closedReasonName": None,
+    "creditBalance": 0,
+    "customNumber": None,
+    "jobTypeName": None,
+    "lastClientActivity": None,
+    "leadSourceName": None,
+    "leadStatusChangedAt": None,
+    "leadStatusName": None,
+    "nextInteractionDate": None,
+    "nextInteractionItem": None,
+    "previousInteractionDate": None,
+    "previousInteractionItem": None,
+    "primarySessionId": None,
+    "sample": False,
+    "staleDate": None,
+    "totalCost": 0,
+    "totalProfit": 0,
+    "totalRevenue": 0,
+    "workflowName": None,
+}
+JOB_SORT_FIELDS = _words(
+    "id modified created name accountBalance bookingDate closed closedDate completedDate "
+    "creditBalance customNumber eventDate fulfillmentDate guestCount inquiryDate "
+    "lastClientActivity leadConfidence leadDecisionExpectedByDate leadMaxBudget "
+    "leadRating leadStatusChangedAt pinned previousInteractionDate stage staleDate title "
+    "totalCost totalGratuity totalProfit totalRevenue webLead"
+)
+JOB_CONTACT_FIELDS = {
+    "client": Field(_boolean, False),
+    "contactId": Field(_ulid, nullable=False),
+    "externalMappings": Field(_list_of(_external_mapping)),
+    "jobId": Field(_ulid, nullable=False),
+    "jobRoles": Field(_list_of(_ulid)),
+}
+HOOK_SORT_FIELDS = frozenset({"id", "modified", "created"})
+
+
+def _validate(
+    body: dict[str, Any], fields: dict[str, Field], required: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The writable fields of a full document (defaults for omitted ones), or ValidationFailed."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {name: "This field is required." for name in required}
+    for name, field in fields.items():
+        if name not in body:
+            values[name] = copy.deepcopy(field.default)
+            continue
+        errors.pop(name, None)
+        value = body[name]
+        problem = (
+            (None if field.nullable else "Must not be null.")
+            if value is None
+            else field.check(value)
+        )
+        if problem:
+            errors[name] = problem
+        else:
+            values[name] = copy.deepcopy(value)
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+def _validate_limit_to(event: Any, limit: Any) -> dict[str, str]:
+    """Why a hook's `limitTo` does not fit its event (empty when it fits)."""
+    if limit is None:
+        return {}
+    if not isinstance(limit, dict):
+        return {"limitTo": "Must be an object or null."}
+    checks = {
+        "contactKinds": _list_of(_one_of(*CREATABLE_CONTACT_KINDS)),
+        "jobTypes": _list_of(_ulid),
+        "brands": _list_of(_ulid),
+        "webLead": _boolean,
+    }
+    errors = {}
+    for name, value in limit.items():
+        problem = checks[name](value) if name in checks else "Unknown property."
+        if name == "contactKinds" and event != "contact.created":
+            problem = "Only available for contact.created events."
+        elif name == "jobTypes" and event == "contact.created":
+            problem = "Not available on contact.created events."
+        elif name == "webLead" and event != "job.created":
+            problem = "Only available for job.created events."
+        if problem:
+            errors[f"limitTo.{name}"] = problem
+    return errors
+
+
+def _limit_allows(limit: dict[str, Any] | None, facts: dict[str, Any]) -> bool:
+    """Whether a record with these facts (kind, jobTypeId, brandId, webLead) passes `limitTo`."""
+    if not limit:
+        return True
+    pairs = (("contactKinds", "kind"), ("jobTypes", "jobTypeId"), ("brands", "brandId"))
+    for limit_key, fact_key in pairs:
+        if limit.get(limit_key) and facts.get(fact_key) not in limit[limit_key]:
+            return False
+    return limit.get("webLead") is None or facts.get("webLead") == limit["webLead"]
+
+
+def _query_bool(request: Request, name: str, errors: dict[str, str]) -> bool:
+    raw = request.args.get(name)
+    if raw is None or raw.lower() in ("false", "0"):
+        return False
+    if raw.lower() in ("true", "1"):
+        return True
+    errors[name] = "Must be a boolean (true or false)."
+    return False
+
+
+def _stamp(previous: str | None = None) -> str:
+    """Now in UTC to the second; always after `previous`, so every change moves `modified` on."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    if previous:
+        last = datetime.strptime(previous, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+        now = max(now, last + timedelta(seconds=1))
+    return now.strftime(TIMESTAMP_FORMAT)
+
+
+def _sort_key(value: Any) -> tuple[bool, Any]:
+    """Nulls first; objects (phones, addresses) compare by their JSON text."""
+    if isinstance(value, dict | list):
+        value = json.dumps(value, sort_keys=True)
+    return value is not None, value
+
+
+def _body_object(request: Request) -> dict[str, Any]:
+    body = Emulator.body_json(request)
+    if not isinstance(body, dict):
+        raise ValidationFailed({"body": "Must be a JSON object."})
+    return body
+
+
+@dataclass
+class HookDelivery:
+    """One REST Hook POST the emulator made: where, what, and how the receiver answered."""
+
+    hook_id: str
+    event: str
+    url: str
+    body: dict[str, Any]
+    status_code: int | None = None
+    error: str | None = None
+
+
+def api(*, write: bool = False) -> Callable:
+    """Wrap a handler `(self, request, **values) -> Response`: auth, lock, Táve's error envelope."""
+
+    def decorate(handler: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(handler)
+        def endpoint(self: TaveEmulator, request: Request, **values: Any) -> Response:
+            try:
+                with self.lock:
+                    self._authenticate(request, write=write)
+                    return handler(self, request, **values)
+            except TaveError as error:
+                return self.json(error.body(), status=error.status)
+
+        return endpoint
+
+    return decorate
+
+
+class TaveEmulator(Emulator):
+    """One VSCO Workspace studio behind the v2 API, with REST Hook deliveries to the hub."""
+
+    provider = "tave"
+
+    @property
+    def api_url(self) -> str:
+        """Where the documented `https://workspace.vsco.co/api/v2` lives on this emulator."""
+        return self.base_url + API_PREFIX
+
+    def routes(self) -> list[Rule]:
+        table = [
+            ("/studio/me", "GET", "get_studio"),
+            ("/job", "GET", "list_jobs"),
+            ("/job", "POST", "create_job"),
+            ("/job/<id>", "GET", "get_job"),
+            ("/job/<id>", "PUT", "update_job"),
+            ("/job/<id>", "DELETE", "delete_job"),
+            ("/address-book", "GET", "list_contacts"),
+            ("/address-book", "POST", "create_contact"),
+            ("/address-book/<id>", "GET", "get_contact"),
+            ("/address-book/<id>", "PUT", "update_contact"),
+            ("/address-book/<id>", "DELETE", "delete_contact"),
+            ("/job-contact", "POST", "create_job_contact"),
+            ("/rest-hook", "GET", "list_hooks"),
+            ("/rest-hook", "POST", "create_hook"),
+            ("/rest-hook/<id>", "GET", "get_hook"),
+            ("/rest-hook/<id>", "PUT", "update_hook"),
+            ("/rest-hook/<id>", "DELETE", "delete_hook"),
+        ]
+        return [
+            Rule(API_PREFIX + path, methods=[method], endpoint=name) for path, method, name in table
+        ]
+
+    def reset_state(self) -> None:
+        with self.lock:
+            self._last_ulid = 0
+            self._keys: dict[str, bool] = {}  # key -> read only
+            self._jobs: dict[str, dict[str, Any]] = {}
+            self._contacts: dict[str, dict[str, Any]] = {}
+            self._job_contacts: dict[str, dict[str, Any]] = {}
+            self._hooks: dict[str, dict[str, Any]] = {}
+            self._delivery_threads: list[threading.Thread] = []
+            self.deliveries: list[HookDelivery] = []
+            self._studio = self._new_studio()
+
+    def error_response(
+        self, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        """Táve's envelope for injected faults and unknown routes (429 is `quota-limit`)."""
+        kind = {429: "quota-limit", 501: "not-implemented"}.get(status, "unknown")
+        if status == 429:
+            message = "Exceeded request quota, see Retry-After header"
+        elif status == 404:
+            message = NOT_FOUND_DETAIL
+        body = {"type": kind, "title": TITLES.get(status, "Error"), "detail": message}
+        return self.json({**body, "status": status}, status=status, headers=headers)
+
+    # -- credentials and the studio (Python-level helpers) --------------------------------------
+
+    def add_api_key(self, key: str | None = None, *, read_only: bool = False) -> str:
+        """Register a key as if made under Settings > API Integrations; returns it."""
+        key = key or secrets.token_urlsafe(32)
+        with self.lock:
+            self._keys[key] = read_only
+        return key
+
+    def set_read_only(self, key: str, read_only: bool = True) -> None:
+        """Switch a key between Read Only (writes answer 403) and Read/Write."""
+        with self.lock:
+            if key not in self._keys:
+                raise KeyError(key)
+            self._keys[key] = read_only
+
+    def revoke_api_key(self, key: str) -> None:
+        """Delete a key in Táve's settings: it answers 401 from now on."""
+        with self.lock:
+            del self._keys[key]
+
+    @property
+    def studio(self) -> dict[str, Any]:
+        """The studio as `GET /studio/me` returns it (a copy)."""
+        with self.lock:
+            return self._present(self._studio, "studio/me")
+
+    def edit_studio(self, **fields: Any) -> dict[str, Any]:
+        """Change studio settings (name, email, currencyCode, ...) as if in Táve's UI."""
+        with self.lock:
+            self._studio.update(fields)
+            self._studio["modified"] = _stamp(self._studio["modified"])
+            return self.studio
+
+    # -- records (Python-level helpers for tests and sandbox seeding) ---------------------------
+
+    def add_job(self, **fields: Any) -> dict[str, Any]:
+        """Create a job (camelCase Job fields) and fire `job.created`; raises ValidationFailed."""
+        with self.lock:
+            job = self._insert_job(fields)
+        self._fire_created("job.created", job)
+        return job
+
+    def add_contact(self, kind: str = "person", **fields: Any) -> dict[str, Any]:
+        """Create an address-book entry (also `employee`) and fire `contact.created`."""
+        with self.lock:
+            contact = self._insert_contact({**fields, "kind": kind}, kinds=tuple(CONTACT_FIELDS))
+        self._fire_created("contact.created", contact)
+        return contact
+
+    def link_contact(self, job_id: str, contact_id: str, **fields: Any) -> dict[str, Any]:
+        """Attach a contact to a job, as `POST /job-contact` does (fields: client, jobRoles)."""
+        with self.lock:
+            return self._insert_job_contact({**fields, "jobId": job_id, "contactId": contact_id})
+
+    def edit_job(self, job_id: str, **changes: Any) -> dict[str, Any]:
+        """A user edits the job in Táve's UI (any field, even read-only); `modified` bumped."""
+        return self._edit(self._jobs, job_id, changes, "job")
+
+    def edit_contact(self, contact_id: str, **changes: Any) -> dict[str, Any]:
+        """A user edits the contact in Táve's UI (e.g. `hidden=True`); `modified` bumped."""
+        return self._edit(self._contacts, contact_id, changes, "address-book")
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every job, closed ones included, oldest first (copies)."""
+        with self.lock:
+            return [self._present(job, f"job/{job['id']}") for job in self._jobs.values()]
+
+    def contacts(self) -> list[dict[str, Any]]:
+        """Every address-book entry, hidden ones included, oldest first (copies)."""
+        with self.lock:
+            return [self._present(c, f"address-book/{c['id']}") for c in self._contacts.values()]
+
+    def job_contacts(self, job_id: str | None = None) -> list[dict[str, Any]]:
+        """Job-contact links, optionally of one job (copies)."""
+        with self.lock:
+            return [
+                self._present(link, f"job-contact/{link['id']}")
+                for link in self._job_contacts.values()
+                if job_id is None or link["jobId"] == job_id
+            ]
+
+    def hooks(self) -> list[dict[str, Any]]:
+        """The REST Hook subscriptions now active (copies)."""
+        with self.lock:
+            return [self._present(hook, f"rest-hook/{hook['id']}") for hook in self._hooks.values()]
+
+    # -- REST Hook deliveries -------------------------------------------------------------------
+
+    def deliver(self, url: str, target_id: str, *, timeout: float = 5.0) -> requests.Response:
+        """POST one delivery in Táve's scheme: unsigned JSON `{"targetId": ...}`."""
+        return requests.post(url, json={"targetId": target_id}, timeout=timeout)
+
+    def trigger_hook(self, event: str, target_id: str, *, job_id: str | None = None) -> None:
+        """Fire any event (e.g. `order.booked`, `payment.created` for records not modelled here);
+        `job_id` names the job whose type and brand `limitTo` filters on."""
+        if event not in HOOK_EVENTS:
+            raise ValueError(f"unknown REST Hook event {event!r}")
+        with self.lock:
+            facts = dict(self._jobs[job_id]) if job_id else {}
+        self._fire(event, target_id, facts)
+
+    def wait_for_deliveries(self, timeout: float = 5.0) -> list[HookDelivery]:
+        """Wait until every delivery started so far has been answered; returns all of them."""
+        with self.lock:
+            threads, self._delivery_threads = self._delivery_threads, []
+        for thread in threads:
+            thread.join(timeout)
+        with self.lock:
+            return list(self.deliveries)
+
+    def _fire_created(self, event: str, record: dict[str, Any]) -> None:
+        self._fire(event, record["id"], record)
+
+    def _fire(self, event: str, target_id: str, facts: dict[str, Any]) -> None:
+        """Deliver to every matching subscription on a background thread, as Táve does."""
+        with self.lock:
+            targets = [
+                (hook["id"], hook["url"])
+                for hook in self._hooks.values()
+                if hook["event"] == event and _limit_allows(hook["limitTo"], facts)
+            ]
+            if not targets:
+                return
+            thread = threading.Thread(
+                target=self._deliver_all, args=(event, target_id, targets), daemon=True
+            )
+            self._delivery_threads.append(thread)
+        thread.start()
+
+    def _deliver_all(self, event: str, target_id: str, targets: list[tuple[str, str]]) -> None:
+        for hook_id, url in targets:
+            record = HookDelivery(hook_id, event, url, {"targetId": target_id})
+            try:
+                record.status_code = self.deliver(url, target_id).status_code
+            except requests.RequestException as error:
+                record.error = str(error)
+            with self.lock:
+                self.deliveries.append(record)
+
+    # -- endpoints: studio and jobs -------------------------------------------------------------
+
+    @api()
+    def get_studio(self, request: Request) -> Response:
+        return self.json(self.studio)
+
+    @api()
+    def list_jobs(self, request: Request) -> Response:
+        errors: dict[str, str] = {}
+        include_closed = _query_bool(request, "includeClosed", errors)
+        mapping_id = request.args.get("externalMappingId")
+        jobs = [
+            job
+            for job in self._jobs.values()
+            if (include_closed or not job["closed"])
+            and (mapping_id is None or self._has_mapping(job, mapping_id))
+        ]
+        return self._collection(request, "job", jobs, JOB_SORT_FIELDS, errors)
+
+    @api(write=True)
+    def create_job(self, request: Request) -> Response:
+        job = self._insert_job(_body_object(request))
+        self._fire_created("job.created", job)
+        return self.json(job, status=201)
+
+    @api()
+    def get_job(self, request: Request, id: str) -> Response:
+        return self.json(self._present(self._get(self._jobs, id), f"job/{id}"))
+
+    @api(write=True)
+    def update_job(self, request: Request, id: str) -> Response:
+        job = self._get(self._jobs, id)
+        job.update(_validate(_body_object(request), JOB_FIELDS))
+        job["title"] = job["name"]
+        job["modified"] = _stamp(job["modified"])
+        return self.json(self._present(job, f"job/{id}"))
+
+    @api(write=True)
+    def delete_job(self, request: Request, id: str) -> Response:
+        self._get(self._jobs, id)
+        del self._jobs[id]
+        self._unlink(lambda link: link["jobId"] == id)
+        return Response(status=204)
+
+    # -- endpoints: address book and job contacts -----------------------------------------------
+
+    @api()
+    def list_contacts(self, request: Request) -> Response:
+        errors: dict[str, str] = {}
+        include_hidden = _query_bool(request, "includeHidden", errors)
+        email = (request.args.get("email") or "").strip().lower()
+        contacts = [
+            contact
+            for contact in self._contacts.values()
+            if (include_hidden or not contact["hidden"])
+            and (not email or email in self._emails_of(contact))
+        ]
+        return self._collection(
+            request, "address-book", contacts, CONTACT_SORT_FIELDS, errors, "addressbook"
+        )
+
+    @api(write=True)
+    def create_contact(self, request: Request) -> Response:
+        contact = self._insert_contact(_body_object(request), kinds=CREATABLE_CONTACT_KINDS)
+        self._fire_created("contact.created", contact)
+        return self.json(contact, status=201)
+
+    @api()
+    def get_contact(self, request: Request, id: str) -> Response:
+        return self.json(self._present(self._get(self._contacts, id), f"address-book/{id}"))
+
+    @api(write=True)
+    def update_contact(self, request: Request, id: str) -> Response:
+        contact = self._get(self._contacts, id)
+        body = _body_object(request)
+        if "kind" not in body:
+            raise ValidationFailed({"kind": "This field is required."})
+        if body["kind"] != contact["kind"]:
+            raise ValidationFailed({"kind": "The kind of a contact cannot be changed."})
+        if contact["kind"] not in CREATABLE_CONTACT_KINDS:
+            raise ValidationFailed({"kind": "Must be one of person, company, location."})
+        contact.update(_validate(body, CONTACT_FIELDS[contact["kind"]]))
+        contact["name"] = self._contact_name(contact)
+        contact["modified"] = _stamp(contact["modified"])
+        return self.json(self._present(contact, f"address-book/{id}"))
+
+    @api(write=True)
+    def delete_contact(self, request: Request, id: str) -> Response:
+        self._get(self._contacts, id)
+        del self._contacts[id]
+        self._unlink(lambda link: link["contactId"] == id)
+        return Response(status=204)
+
+    @api(write=True)
+    def create_job_contact(self, request: Request) -> Response:
+        return self.json(self._insert_job_contact(_body_object(request)), status=201)
+
+    # -- endpoints: REST Hooks ------------------------------------------------------------------
+
+    @api()
+    def list_hooks(self, request: Request) -> Response:
+        errors: dict[str, str] = {}
+        _query_bool(request, "includeHidden", errors)
+        hooks = list(self._hooks.values())
+        return self._collection(request, "rest-hook", hooks, HOOK_SORT_FIELDS, errors, "resthook")
+
+    @api(write=True)
+    def create_hook(self, request: Request) -> Response:
+        now = _stamp()
+        hook = {"id": self._new_id(), "created": now, "modified": now, "hidden": False}
+        hook.update(self._hook_fields(_body_object(request)))
+        self._hooks[hook["id"]] = hook
+        return self.json(self._present(hook, f"rest-hook/{hook['id']}"), status=201)
+
+    @api()
+    def get_hook(self, request: Request, id: str) -> Response:
+        return self.json(self._present(self._get(self._hooks, id), f"rest-hook/{id}"))
+
+    @api(write=True)
+    def update_hook(self, request: Request, id: str) -> Response:
+        hook = self._get(self._hooks, id)
+        hook.update(self._hook_fields(_body_object(request)))
+        hook["modified"] = _stamp(hook["modified"])
+        return self.json(self._present(hook, f"rest-hook/{id}"))
+
+    @api(write=True)
+    def delete_hook(self, request: Request, id: str) -> Response:
+        self._get(self._hooks, id)
+        del self._hooks[id]
+        return Response(status=204)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _authenticate(self, request: Request, *, write: bool) -> None:
+        key = request.headers.get("X-API-KEY")
+        if key is None:
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            key = token.strip() if scheme.lower() == "bearer" else None
+        if not key or key not in self._keys:
+            raise TaveError(401, UNAUTHORIZED_DETAIL)
+        if write and self._keys[key]:
+            raise TaveError(403, READ_ONLY_DETAIL)
+
+    def _new_id(self) -> str:
+        """A lowercase ULID, strictly increasing so `id` order is creation order."""
+        value = max(int(ULID()), self._last_ulid + 1)
+        self._last_ulid = value
+        return str(ULID.from_int(value)).lower()
+
+    def _new_studio(self) -> dict[str, Any]:
+        now = _stamp()
+        return {
+            "id": self._new_id(),
+            "created": now,
+            "modified": now,
+            "hidden": False,
+            "name": "WedSync Demo Studio",
+            "email": "studio@example.com",
+            "currencyCode": "USD",
+            "dateFormat": "n/j/Y",
+            "decimalSeparator": ".",
+            "thousandsSeparator": ",",
+            "timeFormat": "g:ia",
+            "weekStartsOn": "Sunday",
+            "timezoneId": None,
+            "defaultBrandId": None,
+            "externalMappings": None,
+            "firstName": None,
+            "lastName": None,
+            "readonlyEnabled": False,
+            "readonlyEnabledAt": None,
+        }
+
+    def _present(self, record: dict[str, Any], path: str) -> dict[str, Any]:
+        """A copy of the record with its `links.self` pointing at this emulator."""
+        return {"links": {"self": {"href": f"{self.api_url}/{path}"}}, **copy.deepcopy(record)}
+
+    def _get(self, table: dict[str, dict[str, Any]], record_id: str) -> dict[str, Any]:
+        if record_id not in table:
+            raise _not_found()
+        return table[record_id]
+
+    def _new_record(self) -> dict[str, Any]:
+        now = _stamp()
+        return {"id": self._new_id(), "created": now, "modified": now}
+
+    def _insert_job(self, body: dict[str, Any]) -> dict[str, Any]:
+        job = {**self._new_record(), **copy.deepcopy(JOB_COMPUTED)}
+        job.update(_validate(body, JOB_FIELDS))
+        job["title"] = job["name"]
+        self._jobs[job["id"]] = job
+        return self._present(job, f"job/{job['id']}")
+
+    def _insert_contact(self, body: dict[str, Any], *, kinds: tuple[str, ...]) -> dict[str, Any]:
+        kind = body.get("kind")
+        if kind not in kinds:
+            choices = ", ".join(kinds)
+            problem = "This field is required." if kind is None else f"Must be one of {choices}."
+            raise ValidationFailed({"kind": problem})
+        contact = {**self._new_record(), "hidden": False, "kind": kind, "customNumber": None}
+        contact.update({"totalCost": 0, "totalRevenue": 0, **CONTACT_COMPUTED[kind]})
+        contact.update(_validate(body, CONTACT_FIELDS[kind]))
+        contact["name"] = self._contact_name(contact)
+        self._contacts[contact["id"]] = contact
+        return self._present(contact, f"address-book/{contact['id']}")
+
+    def _insert_job_contact(self, body: dict[str, Any]) -> dict[str, Any]:
+        values = _validate(body, JOB_CONTACT_FIELDS, required=("jobId", "contactId"))
+        missing = {
+            name: "No such record."
+            for name, table in (("jobId", self._jobs), ("contactId", self._contacts))
+            if values[name] not in table
+        }
+        if missing:
+            raise ValidationFailed(missing)
+        link = {**self._new_record(), "hidden": False, **values}
+        link["roleKinds"] = ["client"] if link["client"] else []
+        self._job_contacts[link["id"]] = link
+        return self._present(link, f"job-contact/{link['id']}")
+
+    def _hook_fields(self, body: dict[str, Any]) -> dict[str, Any]:
+        event, url, limit = body.get("event"), body.get("url"), body.get("limitTo")
+        errors = _validate_limit_to(event, limit)
+        if event not in HOOK_EVENTS:
+            errors["event"] = (
+                "This field is required."
+                if event is None
+                else f"Must be one of {', '.join(HOOK_EVENTS)}."
+            )
+        if url is None or _uri(url):
+            errors["url"] = "This field is required." if url is None else str(_uri(url))
+        if errors:
+            raise ValidationFailed(errors)
+        return {"event": event, "url": url, "limitTo": copy.deepcopy(limit)}
+
+    def _edit(
+        self, table: dict[str, dict[str, Any]], record_id: str, changes: dict[str, Any], path: str
+    ) -> dict[str, Any]:
+        with self.lock:
+            record = table[record_id]
+            record.update(copy.deepcopy(changes))
+            if path == "job" and "name" in changes:
+                record["title"] = record["name"]
+            if path == "address-book":
+                record["name"] = self._contact_name(record)
+            record["modified"] = _stamp(record["modified"])
+            return self._present(record, f"{path}/{record_id}")
+
+    def _unlink(self, doomed: Callable[[dict[str, Any]], bool]) -> None:
+        for link_id in [i for i, link in self._job_contacts.items() if doomed(link)]:
+            del self._job_contacts[link_id]
+
+    def _collection(
+        self,
+        request: Request,
+        path: str,
+        records: list[dict[str, Any]],
+        sortable: frozenset[str],
+        errors: dict[str, str],
+        type_prefix: str | None = None,
+    ) -> Response:
+        """One page of `records` in Táve's collection envelope, or the query's validation error."""
+        page = self._int_param(request, "page", 1, 1, None, errors)
+        size = self._int_param(
+            request, "pageSize", PAGE_SIZE_DEFAULT, PAGE_SIZE_MIN, PAGE_SIZE_MAX, errors
+        )
+        field, descending = self._sort_param(request, sortable, errors)
+        if errors:
+            raise ValidationFailed(errors)
+        ordered = sorted(records, key=lambda record: record["id"])
+        ordered.sort(key=lambda record: _sort_key(record.get(field)), reverse=descending)
+        window = ordered[(page - 1) * size : page * size]
+        return self.json(
+            {
+                "type": f"{type_prefix or path}-collection",
+                "items": [self._present(record, f"{path}/{record['id']}") for record in window],
+                "meta": {
+                    "currentPage": page,
+                    "totalPages": math.ceil(len(ordered) / size),
+                    "totalItems": len(ordered),
+                    "rows": size,
+                },
+            }
+        )
+
+    @staticmethod
+    def _int_param(
+        request: Request,
+        name: str,
+        default: int,
+        low: int,
+        high: int | None,
+        errors: dict[str, str],
+    ) -> int:
+        raw = request.args.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            errors[name] = "Must be an integer."
+            return default
+        if value < low or (high is not None and value > high):
+            errors[name] = (
+                f"Must be between {low} and {high}."
+                if high is not None
+                else f"Must be at least {low}."
+            )
+        return value
+
+    @staticmethod
+    def _sort_param(
+        request: Request, sortable: frozenset[str], errors: dict[str, str]
+    ) -> tuple[str, bool]:
+        field, _, direction = (request.args.get("sortBy") or "id").partition(" ")
+        if field not in sortable or direction not in ("", "asc", "desc"):
+            errors["sortBy"] = "Must be a sortable property, optionally followed by asc or desc."
+        return field, direction == "desc"
+
+    @staticmethod
+    def _has_mapping(record: dict[str, Any], mapping_id: str) -> bool:
+        return any(m.get("id") == mapping_id for m in record.get("externalMappings") or [])
+
+    @staticmethod
+    def _emails_of(contact: dict[str, Any]) -> set[str]:
+        return {(contact.get(k) or "").lower() for k in ("email", "secondaryEmail")} - {""}
+
+    @staticmethod
+    def _person_name(contact: dict[str, Any]) -> str:
+        return " ".join(p for p in (contact.get("firstName"), contact.get("lastName")) if p)
+
+    def _contact_name(self, contact: dict[str, Any]) -> str | None:
+        """People's `name` is read-only, first plus last name; companies and places set theirs."""
+        if contact["kind"] in ("person", "employee"):
+            return self._person_name(contact)
+        return contact.get("name")

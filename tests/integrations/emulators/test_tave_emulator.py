@@ -1,0 +1,525 @@
+"""Contract tests for the Táve / VSCO Workspace emulator, over real HTTP with `requests`.
+
+The contract is VENDORS.md section A1 (the published VSCO Workspace OpenAPI), the Táve notes of
+sections F and G, and the OpenAPI's "Rest Hooks" tag (deliveries carry only the `targetId`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from integrations.providers.photography.tave.emulator import TaveEmulator, ValidationFailed
+
+ULID_RE = re.compile(r"^[0-7][0-9a-hjkmnp-tv-z]{25}$")
+TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+JOB_TYPE = "01h35ccwymj5ctckp8px1azhg6"
+OTHER_JOB_TYPE = "01fqcr215r79p3h19crqbpzwzh"
+
+
+@dataclass
+class Studio:
+    emu: TaveEmulator
+    key: str
+
+    def call(self, method: str, path: str, key: str | None = None, **kwargs) -> requests.Response:
+        headers = {"X-API-KEY": key or self.key, **kwargs.pop("headers", {})}
+        return requests.request(
+            method, self.emu.api_url + path, headers=headers, timeout=5, **kwargs
+        )
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any, **kwargs) -> requests.Response:
+        return self.call("POST", path, json=body, **kwargs)
+
+    def put(self, path: str, body: Any, **kwargs) -> requests.Response:
+        return self.call("PUT", path, json=body, **kwargs)
+
+    def delete(self, path: str, **kwargs) -> requests.Response:
+        return self.call("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def tave() -> Iterator[Studio]:
+    with TaveEmulator() as emu:
+        yield Studio(emu, emu.add_api_key())
+
+
+@dataclass
+class Receiver:
+    """The hub's REST Hook endpoint: records every POST and answers 200."""
+
+    url: str = ""
+    received: list[tuple[str, Any, dict[str, str]]] = field(default_factory=list)
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        self.received.append(
+            (request.full_path, json.loads(request.get_data()), dict(request.headers))
+        )
+        return Response("", status=200)(environ, start_response)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    app = Receiver()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.url = f"http://127.0.0.1:{server.server_port}/hooks/tave"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield app
+    server.shutdown()
+    server.server_close()
+
+
+def envelope(status: int, title: str, detail: Any, kind: str = "unknown") -> dict[str, Any]:
+    return {"type": kind, "title": title, "detail": detail, "status": status}
+
+
+# -- authentication ---------------------------------------------------------------------------
+
+
+def test_studio_me_verifies_a_key_by_header_or_bearer(tave):
+    by_header = tave.get("/studio/me")
+    by_bearer = requests.get(
+        tave.emu.api_url + "/studio/me",
+        headers={"Authorization": f"Bearer {tave.key}"},
+        timeout=5,
+    )
+
+    assert by_header.status_code == by_bearer.status_code == 200
+    assert by_header.headers["Content-Type"] == "application/json"
+    studio = by_header.json()
+    assert studio == by_bearer.json()
+    assert ULID_RE.match(studio["id"])
+    assert studio["name"] == "WedSync Demo Studio"
+    assert studio["links"]["self"]["href"] == f"{tave.emu.api_url}/studio/me"
+    assert tave.emu.edit_studio(name="Golden Hour Photo")["name"] == "Golden Hour Photo"
+    assert tave.get("/studio/me").json()["name"] == "Golden Hour Photo"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-API-KEY": "not-a-key"}, {"Authorization": "Bearer not-a-key"}, {"X-API-KEY": ""}],
+    ids=["missing", "wrong-header", "wrong-bearer", "empty"],
+)
+def test_missing_or_invalid_keys_get_401_in_taves_envelope(tave, headers):
+    response = requests.get(tave.emu.api_url + "/job", headers=headers, timeout=5)
+
+    assert response.status_code == 401
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == envelope(401, "Unauthorized", "API key is missing or invalid.")
+
+
+def test_a_revoked_key_stops_working(tave):
+    tave.emu.revoke_api_key(tave.key)
+
+    assert tave.get("/studio/me").status_code == 401
+
+
+def test_read_only_key_reads_but_every_write_is_403(tave):
+    job = tave.emu.add_job(name="Read me")
+    reader = tave.emu.add_api_key(read_only=True)
+    forbidden = envelope(403, "Forbidden", "This API key is Read Only.")
+
+    assert tave.get(f"/job/{job['id']}", key=reader).status_code == 200
+    writes = [
+        tave.post("/job", {"name": "New"}, key=reader),
+        tave.put(f"/job/{job['id']}", {"name": "Renamed"}, key=reader),
+        tave.delete(f"/job/{job['id']}", key=reader),
+        tave.post("/address-book", {"kind": "person"}, key=reader),
+        tave.post(
+            "/rest-hook", {"event": "job.created", "url": "https://hub.example/h"}, key=reader
+        ),
+    ]
+    assert [(w.status_code, w.json()) for w in writes] == [(403, forbidden)] * 5
+    assert [j["name"] for j in tave.emu.jobs()] == ["Read me"]
+
+    tave.emu.set_read_only(reader, False)
+    assert tave.post("/job", {"name": "New"}, key=reader).status_code == 201
+
+
+# -- jobs: listing ----------------------------------------------------------------------------
+
+
+def test_jobs_paginate_to_the_end(tave):
+    open_ids = [tave.emu.add_job(name=f"Wedding {n}")["id"] for n in range(25)]
+    for n in range(3):
+        tave.emu.add_job(name=f"Lost lead {n}", closed=True)
+
+    pages, page = [], 1
+    while True:
+        body = tave.get("/job", params={"page": page, "pageSize": 10}).json()
+        pages.append(body)
+        if page >= body["meta"]["totalPages"]:
+            break
+        page += 1
+
+    assert [p["type"] for p in pages] == ["job-collection"] * 3
+    assert [p["meta"] for p in pages] == [
+        {"currentPage": n, "totalPages": 3, "totalItems": 25, "rows": 10} for n in (1, 2, 3)
+    ]
+    assert [len(p["items"]) for p in pages] == [10, 10, 5]
+    assert [job["id"] for p in pages for job in p["items"]] == open_ids  # default sortBy id
+    past_the_end = tave.get("/job", params={"page": 4, "pageSize": 10}).json()
+    assert past_the_end["items"] == []
+    assert past_the_end["meta"]["currentPage"] == 4
+
+
+def test_default_page_size_include_closed_and_external_mapping_filter(tave):
+    for n in range(104):
+        tave.emu.add_job(name=f"Job {n}", closed=n < 2)
+    mapped = tave.emu.add_job(
+        name="Mapped", externalMappings=[{"id": "wedsync-42", "url": "https://hub.example/w/42"}]
+    )
+
+    default = tave.get("/job").json()
+    assert default["meta"] == {"currentPage": 1, "totalPages": 2, "totalItems": 103, "rows": 100}
+    assert len(default["items"]) == 100
+    assert not any(job["closed"] for job in default["items"])
+    assert tave.get("/job", params={"includeClosed": "true"}).json()["meta"]["totalItems"] == 105
+    by_mapping = tave.get("/job", params={"externalMappingId": "wedsync-42"}).json()
+    assert [job["id"] for job in by_mapping["items"]] == [mapped["id"]]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"pageSize": 9}, "pageSize"),
+        ({"pageSize": 101}, "pageSize"),
+        ({"page": 0}, "page"),
+        ({"page": "two"}, "page"),
+        ({"sortBy": "colour"}, "sortBy"),
+        ({"sortBy": "modified sideways"}, "sortBy"),
+        ({"includeClosed": "maybe"}, "includeClosed"),
+    ],
+)
+def test_out_of_range_list_parameters_are_validation_errors(tave, params, field):
+    response = tave.get("/job", params=params)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["type"], body["title"], body["status"]) == (
+        "validation-error",
+        "Validation Error",
+        400,
+    )
+    assert list(body["detail"]) == [field]
+
+
+def test_sort_by_modified_follows_edits_made_in_taves_ui(tave):
+    first, second, third = (tave.emu.add_job(name=n) for n in ("Ana", "Ben", "Cleo"))
+
+    edited = tave.emu.edit_job(second["id"], eventDate="2027-09-18")
+
+    assert edited["modified"] > second["modified"]
+    assert edited["created"] == second["created"]
+    newest = tave.get("/job", params={"sortBy": "modified desc"}).json()["items"]
+    assert newest[0]["id"] == second["id"]
+    assert newest[0]["eventDate"] == "2027-09-18"
+    oldest = tave.get("/job", params={"sortBy": "modified asc"}).json()["items"]
+    assert [job["id"] for job in oldest] == [first["id"], third["id"], second["id"]]
+    by_name = tave.get("/job", params={"sortBy": "name desc"}).json()["items"]
+    assert [job["name"] for job in by_name] == ["Cleo", "Ben", "Ana"]
+
+
+# -- jobs: writes -----------------------------------------------------------------------------
+
+
+def test_job_create_read_update_delete(tave):
+    created = tave.post(
+        "/job",
+        {"name": "Ana & Ben", "eventDate": "2027-06-12", "jobTypeId": JOB_TYPE, "leadRating": 4},
+    )
+
+    assert created.status_code == 201
+    job = created.json()
+    assert ULID_RE.match(job["id"])
+    assert TIMESTAMP_RE.match(job["created"])
+    assert job["created"] == job["modified"]
+    assert (job["name"], job["title"], job["stage"], job["closed"]) == (
+        "Ana & Ben",
+        "Ana & Ben",
+        "lead",
+        False,
+    )
+    assert job["links"]["self"]["href"] == f"{tave.emu.api_url}/job/{job['id']}"
+    assert tave.get(f"/job/{job['id']}").json() == job
+
+    # Full-document PUT: fields left out go back to their defaults.
+    updated = tave.put(f"/job/{job['id']}", {"name": "Ana & Ben", "stage": "booked"})
+    assert updated.status_code == 200
+    after = updated.json()
+    assert (after["stage"], after["eventDate"], after["leadRating"]) == ("booked", None, None)
+    assert after["modified"] > job["modified"]
+    assert after["created"] == job["created"]
+
+    deleted = tave.delete(f"/job/{job['id']}")
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    not_found = envelope(404, "Not Found", "The requested resource does not exist.")
+    for response in (
+        tave.get(f"/job/{job['id']}"),
+        tave.put(f"/job/{job['id']}", {"name": "x"}),
+        tave.delete(f"/job/{job['id']}"),
+    ):
+        assert (response.status_code, response.json()) == (404, not_found)
+
+
+def test_job_validation_errors_are_broken_down_by_field(tave):
+    response = tave.post(
+        "/job",
+        {
+            "stage": "married",
+            "leadRating": 6,
+            "eventDate": "next June",
+            "closed": "no",
+            "jobTypeId": "WEDDING",
+            "externalMappings": [{"id": "w-1"}],
+        },
+    )
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "validation-error"
+    assert body["detail"] == {
+        "stage": "Must be one of lead, booked, fulfillment, completed.",
+        "leadRating": "Must be between 1 and 5.",
+        "eventDate": "Must be a date (YYYY-MM-DD).",
+        "closed": "Must be a boolean.",
+        "jobTypeId": "Must be a lowercase ULID.",
+        "externalMappings": "Item 0: url is required (an absolute URL of 12 to 255 characters).",
+    }
+    not_json = tave.call("POST", "/job", data="name=Ana", headers={"Content-Type": "text/plain"})
+    assert (not_json.status_code, not_json.json()["detail"]) == (
+        400,
+        {"body": "Must be a JSON object."},
+    )
+    assert tave.emu.jobs() == []
+    with pytest.raises(ValidationFailed):
+        tave.emu.add_job(stage="eloped")
+
+
+# -- address book and job contacts --------------------------------------------------------------
+
+
+def test_address_book_create_read_update_delete_and_email_filter(tave):
+    created = tave.post(
+        "/address-book",
+        {"kind": "person", "firstName": "Ana", "lastName": "Silva", "email": "Ana@Example.com"},
+    )
+    venue = tave.post("/address-book", {"kind": "location", "name": "Rosewood Barn"}).json()
+    tave.emu.add_contact(firstName="Hidden", email="ana@example.com", secondaryEmail="x@y.io")
+    hidden = tave.emu.contacts()[-1]
+    tave.emu.edit_contact(hidden["id"], hidden=True)
+
+    assert created.status_code == 201
+    ana = created.json()
+    assert (ana["kind"], ana["name"], venue["name"]) == ("person", "Ana Silva", "Rosewood Barn")
+    assert tave.get(f"/address-book/{ana['id']}").json() == ana
+    found = tave.get("/address-book", params={"email": "ana@example.com"}).json()
+    assert found["type"] == "addressbook-collection"
+    assert [c["id"] for c in found["items"]] == [ana["id"]]
+    with_hidden = tave.get(
+        "/address-book", params={"email": "ANA@example.com", "includeHidden": "true"}
+    ).json()
+    assert [c["id"] for c in with_hidden["items"]] == [ana["id"], hidden["id"]]
+
+    updated = tave.put(
+        f"/address-book/{ana['id']}", {"kind": "person", "firstName": "Ana", "lastName": "Costa"}
+    ).json()
+    assert (updated["name"], updated["email"]) == ("Ana Costa", None)
+    assert updated["modified"] > ana["modified"]
+
+    assert tave.delete(f"/address-book/{ana['id']}").status_code == 204
+    assert tave.get(f"/address-book/{ana['id']}").status_code == 404
+
+
+def test_contact_validation(tave):
+    cases = [
+        (tave.post("/address-book", {"firstName": "Ana"}), {"kind": "This field is required."}),
+        (
+            tave.post("/address-book", {"kind": "employee"}),
+            {"kind": "Must be one of person, company, location."},
+        ),
+        (
+            tave.post("/address-book", {"kind": "person", "email": "not-an-email"}),
+            {"email": "Must be an email address."},
+        ),
+    ]
+    company = tave.post("/address-book", {"kind": "company", "name": "Bloom & Co"}).json()
+    cases.append(
+        (
+            tave.put(f"/address-book/{company['id']}", {"kind": "person"}),
+            {"kind": "The kind of a contact cannot be changed."},
+        )
+    )
+
+    for response, detail in cases:
+        assert response.status_code == 400
+        assert response.json() == envelope(400, "Validation Error", detail, "validation-error")
+
+
+def test_job_contact_links_a_contact_to_a_job(tave):
+    job = tave.emu.add_job(name="Ana & Ben")
+    ana = tave.emu.add_contact(firstName="Ana")
+
+    linked = tave.post("/job-contact", {"jobId": job["id"], "contactId": ana["id"], "client": True})
+
+    assert linked.status_code == 201
+    link = linked.json()
+    assert (link["jobId"], link["contactId"], link["roleKinds"]) == (
+        job["id"],
+        ana["id"],
+        ["client"],
+    )
+    assert ULID_RE.match(link["id"])
+    assert tave.emu.job_contacts(job["id"]) == [link]
+
+    missing = tave.post("/job-contact", {"client": True})
+    assert (missing.status_code, missing.json()["detail"]) == (
+        400,
+        {"jobId": "This field is required.", "contactId": "This field is required."},
+    )
+    unknown = tave.post("/job-contact", {"jobId": OTHER_JOB_TYPE, "contactId": ana["id"]})
+    assert (unknown.status_code, unknown.json()["detail"]) == (400, {"jobId": "No such record."})
+
+    tave.delete(f"/job/{job['id']}")
+    assert tave.emu.job_contacts() == []
+
+
+# -- faults -----------------------------------------------------------------------------------
+
+
+def test_rate_limit_answers_429_quota_limit_with_retry_after(tave):
+    tave.emu.inject_fault(429, retry_after=7, path_prefix="/api/v2/job")
+
+    limited = tave.get("/job")
+
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "7"
+    assert limited.json() == envelope(
+        429, "Too Many Requests", "Exceeded request quota, see Retry-After header", "quota-limit"
+    )
+    assert tave.get("/job").status_code == 200
+
+
+def test_server_errors_unknown_routes_and_no_patch(tave):
+    job = tave.emu.add_job(name="Ana & Ben")
+    tave.emu.inject_fault(503)
+    tave.emu.inject_fault(500)
+
+    unavailable, broken = tave.get("/studio/me"), tave.get("/studio/me")
+
+    assert (unavailable.status_code, unavailable.json()["title"]) == (503, "Service Unavailable")
+    assert (broken.status_code, broken.json()["type"]) == (500, "unknown")
+    assert tave.get("/studio/me").status_code == 200
+    unknown = tave.get("/contacts")  # the made-up path of generated clients, not Táve's
+    assert unknown.json() == envelope(404, "Not Found", "The requested resource does not exist.")
+    patched = tave.call("PATCH", f"/job/{job['id']}", json={"name": "x"})
+    assert (patched.status_code, patched.json()["title"]) == (405, "Method Not Allowed")
+
+
+# -- REST Hooks -------------------------------------------------------------------------------
+
+
+def test_rest_hook_subscriptions_crud_and_validation(tave):
+    created = tave.post(
+        "/rest-hook",
+        {"event": "job.created", "url": "https://hub.example/h?t=s3", "limitTo": {"webLead": True}},
+    )
+
+    assert created.status_code == 201
+    hook = created.json()
+    assert ULID_RE.match(hook["id"])
+    assert (hook["event"], hook["limitTo"], hook["hidden"]) == (
+        "job.created",
+        {"webLead": True},
+        False,
+    )
+    assert tave.get(f"/rest-hook/{hook['id']}").json() == hook
+    listed = tave.get("/rest-hook").json()
+    assert (listed["type"], [h["id"] for h in listed["items"]]) == (
+        "resthook-collection",
+        [hook["id"]],
+    )
+    moved = tave.put(
+        f"/rest-hook/{hook['id']}", {"event": "order.booked", "url": "https://hub.example/o"}
+    ).json()
+    assert (moved["event"], moved["url"], moved["limitTo"]) == (
+        "order.booked",
+        "https://hub.example/o",
+        None,
+    )
+    assert tave.delete(f"/rest-hook/{hook['id']}").status_code == 204
+    assert tave.get(f"/rest-hook/{hook['id']}").status_code == 404
+
+    bad = tave.post(
+        "/rest-hook", {"event": "contact.created", "limitTo": {"webLead": True, "jobTypes": []}}
+    )
+    assert bad.status_code == 400
+    assert bad.json()["detail"] == {
+        "limitTo.webLead": "Only available for job.created events.",
+        "limitTo.jobTypes": "Not available on contact.created events.",
+        "url": "This field is required.",
+    }
+    assert tave.post("/rest-hook", {"event": "job.updated", "url": "https://h.example"}).json()[
+        "detail"
+    ] == {"event": "Must be one of contact.created, job.created, order.booked, payment.created."}
+
+
+def test_job_created_delivers_only_the_target_id_unsigned(tave, receiver):
+    subscribe = {"event": "job.created", "url": receiver.url + "?token=s3cret"}
+    tave.post("/rest-hook", {**subscribe, "limitTo": {"webLead": True}})
+
+    web_lead = tave.post("/job", {"name": "From the contact form", "webLead": True}).json()
+    tave.post("/job", {"name": "Typed in by the studio"})
+    deliveries = tave.emu.wait_for_deliveries()
+
+    assert [(d.event, d.status_code, d.body) for d in deliveries] == [
+        ("job.created", 200, {"targetId": web_lead["id"]})
+    ]
+    path, body, headers = receiver.received[0]
+    assert path == "/hooks/tave?token=s3cret"
+    assert body == {"targetId": web_lead["id"]}
+    assert headers["Content-Type"] == "application/json"
+    assert not [name for name in headers if "signature" in name.lower()]
+    # The receiver fetches the current entity with the id it was given.
+    assert tave.get(f"/job/{body['targetId']}").json()["name"] == "From the contact form"
+
+
+def test_helpers_fire_contact_and_order_events_through_limit_to(tave, receiver):
+    tave.post(
+        "/rest-hook",
+        {"event": "contact.created", "url": receiver.url, "limitTo": {"contactKinds": ["person"]}},
+    )
+    order_hook = tave.post(
+        "/rest-hook",
+        {"event": "order.booked", "url": receiver.url, "limitTo": {"jobTypes": [JOB_TYPE]}},
+    ).json()
+
+    person = tave.emu.add_contact(firstName="Cleo")
+    tave.emu.add_contact("company", name="Bloom & Co")
+    wedding = tave.emu.add_job(name="Wedding", jobTypeId=JOB_TYPE)
+    portrait = tave.emu.add_job(name="Portrait", jobTypeId=OTHER_JOB_TYPE)
+    tave.emu.trigger_hook("order.booked", "01j0000000000000000000000a", job_id=wedding["id"])
+    tave.emu.trigger_hook("order.booked", "01j0000000000000000000000b", job_id=portrait["id"])
+    tave.emu.wait_for_deliveries()
+
+    assert sorted(body["targetId"] for _, body, _ in receiver.received) == sorted(
+        [person["id"], "01j0000000000000000000000a"]
+    )
+
+    tave.delete(f"/rest-hook/{order_hook['id']}")
+    tave.emu.trigger_hook("order.booked", "01j0000000000000000000000c", job_id=wedding["id"])
+    assert len(tave.emu.wait_for_deliveries()) == 2

@@ -1,0 +1,290 @@
+"""Táve through the spec-driven REST adapter, over HTTP against its emulator."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from integrations import services
+from integrations.adapters.base import Change
+from integrations.errors import ProviderError
+from integrations.models import Connection
+from integrations.providers.photography.tave.emulator import TaveEmulator
+from tests.integrations.providers.conftest import make_connection
+
+
+@pytest.fixture
+def tave(settings):
+    with TaveEmulator() as emulator:
+        settings.PROVIDER_ORIGINS = {"tave": emulator.base_url}
+        yield emulator
+
+
+@pytest.fixture
+def good_key(tave):
+    return tave.add_api_key("tave-live-key-0123456789")
+
+
+def adapter(vendor, key):
+    return services.adapter_for(make_connection(vendor[0], "tave", {"api_key": key}))
+
+
+# -- credentials ------------------------------------------------------------------------------
+
+
+def test_a_good_key_names_the_studio_and_a_bad_one_is_refused(tave, good_key, vendor):
+    account = adapter(vendor, good_key).check_connection()
+    assert (account.account_id, account.account_name) == (tave.studio["id"], tave.studio["name"])
+    with pytest.raises(ProviderError) as raised:
+        adapter(vendor, "not-the-right-key-at-all").check_connection()
+    assert (raised.value.kind, raised.value.status, raised.value.permanent) == (
+        "invalid_credentials",
+        401,
+        True,
+    )
+
+
+def test_a_read_only_key_reads_but_cannot_write(tave, vendor):
+    key = tave.add_api_key("tave-read-only-key-0123", read_only=True)
+    hub = adapter(vendor, key)
+    hub.check_connection()
+    with pytest.raises(ProviderError) as raised:
+        hub.push(Change("job", "create", {"couple_names": "Ana & Ben"}, our_id="w1"))
+    assert raised.value.kind == "forbidden"
+
+
+# -- pulling ----------------------------------------------------------------------------------
+
+
+def test_pull_follows_pages_to_the_end(tave, good_key, vendor):
+    for n in range(230):
+        tave.add_job(name=f"Couple {n}", eventDate="2027-06-19", guestCount=100 + n)
+    result = adapter(vendor, good_key).pull("job")
+    assert len(result.records) == 230 and result.full
+    assert {r.fields["couple_names"] for r in result.records} == {f"Couple {n}" for n in range(230)}
+    pages = sorted(int(r.query["page"][0]) for r in tave.requests if r.path == "/api/v2/job")
+    assert pages == [1, 2, 3]
+
+
+def test_an_incremental_pull_returns_only_what_changed(tave, good_key, vendor):
+    jobs = [tave.add_job(name=f"Couple {n}", eventDate="2027-06-19") for n in range(5)]
+    hub = adapter(vendor, good_key)
+    cursor = hub.pull("job").cursor
+    tave.edit_job(jobs[2]["id"], guestCount=142)
+    changed = hub.pull("job", cursor)
+    assert [(r.external_id, r.fields["guest_count"]) for r in changed.records] == [
+        (jobs[2]["id"], 142)
+    ]
+    assert hub.pull("job", changed.cursor).records == []
+
+
+# -- failures ---------------------------------------------------------------------------------
+
+
+def test_429_is_honoured(tave, good_key, vendor):
+    hub = adapter(vendor, good_key)
+    tave.inject_fault(429, retry_after=1, path_prefix="/api/v2/studio")
+    hub.check_connection()
+    assert [r.path for r in tave.requests].count("/api/v2/studio/me") == 2
+    tave.inject_fault(429, retry_after=600, path_prefix="/api/v2/studio")
+    with pytest.raises(ProviderError) as raised:
+        hub.check_connection()
+    assert (raised.value.kind, raised.value.retry_after) == ("rate_limited", 600.0)
+
+
+def test_5xx_is_retried_then_surfaced_as_retryable(tave, good_key, vendor):
+    hub = adapter(vendor, good_key)
+    tave.inject_fault(502, times=1, path_prefix="/api/v2/studio")
+    hub.check_connection()  # one bad gateway is retried away
+    tave.inject_fault(503, times=3, path_prefix="/api/v2/studio")
+    with pytest.raises(ProviderError) as raised:
+        hub.check_connection()
+    assert raised.value.kind == "unavailable" and raised.value.retryable
+
+
+def test_a_post_is_not_retried_blindly(tave, good_key, vendor):
+    tave.inject_fault(503, times=1, path_prefix="/api/v2/job")
+    with pytest.raises(ProviderError):
+        adapter(vendor, good_key).push(Change("job", "create", {"couple_names": "X"}, our_id="w"))
+    assert [r.method for r in tave.requests if r.path == "/api/v2/job"] == ["POST"]
+    assert tave.jobs() == []
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def test_push_creates_updates_and_deletes_a_job(tave, good_key, vendor):
+    hub = adapter(vendor, good_key)
+    created = hub.push(
+        Change(
+            "job",
+            "create",
+            {"couple_names": "Ana & Ben", "guest_count": 120, "date": "2027-06-19"},
+            our_id="w1",
+        )
+    )
+    assert tave.jobs()[0]["guestCount"] == 120
+    updated = hub.push(
+        Change(
+            "job",
+            "update",
+            {"couple_names": "Ana & Ben", "guest_count": 142, "date": "2027-06-19"},
+            our_id="w1",
+            external_id=created.external_id,
+        )
+    )
+    assert tave.jobs()[0]["guestCount"] == 142 and updated.version >= created.version
+    hub.push(Change("job", "delete", {}, our_id="w1", external_id=created.external_id))
+    hub.push(Change("job", "delete", {}, our_id="w1", external_id=created.external_id))
+    assert tave.jobs() == []
+
+
+# -- linking as a vendor ----------------------------------------------------------------------
+
+
+def test_vendor_links_tave_with_an_api_key(tave, good_key, vendor, client, caplog):
+    organization, owner = vendor
+    client.force_login(owner)
+    caplog.set_level(logging.DEBUG)
+    page = client.post(
+        "/integrations/link/tave/",
+        {"organization": organization.pk, "api_key": good_key},
+        follow=True,
+    )
+    connection = Connection.objects.get(provider="tave")
+    assert "Táve (VSCO Workspace) is linked." in page.content.decode()
+    assert connection.credentials == {"api_key": good_key}
+    assert connection.external_account_name == tave.studio["name"]
+    assert good_key not in page.content.decode() and good_key not in caplog.text
+
+
+def test_a_wrong_key_shows_the_vendor_a_clear_message_and_saves_nothing(tave, vendor, client):
+    organization, owner = vendor
+    client.force_login(owner)
+    page = client.post(
+        "/integrations/link/tave/",
+        {"organization": organization.pk, "api_key": "wrong-key-0123456789"},
+    )
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "did not accept these credentials" in text
+    assert "wrong-key-0123456789" not in text  # the secret is not echoed back
+    assert not Connection.objects.exists()
+
+
+def test_tave_being_down_is_explained_and_saves_nothing(tave, good_key, vendor, client):
+    organization, owner = vendor
+    client.force_login(owner)
+    tave.inject_fault(503, times=5)
+    page = client.post(
+        "/integrations/link/tave/", {"organization": organization.pk, "api_key": good_key}
+    )
+    assert "is not answering right now. Nothing was saved" in page.content.decode()
+    assert not Connection.objects.exists()
+
+
+def test_staff_cannot_link_accounts(tave, good_key, vendor, client):
+    from tests.factories import MembershipFactory
+
+    staff = MembershipFactory(organization=vendor[0], role="staff").user
+    client.force_login(staff)
+    page = client.get("/integrations/link/tave/", follow=True)
+    assert "Only owners and coordinators link accounts." in page.content.decode()
+
+
+# -- the API ----------------------------------------------------------------------------------
+
+
+def test_api_connects_tave_after_testing_the_key(tave, good_key, vendor, client_for):
+    organization, owner = vendor
+    api = client_for(owner)
+    response = api.post(
+        "/api/integrations/vendor/connect/",
+        {
+            "provider": "tave",
+            "organization": str(organization.pk),
+            "credentials": {"api_key": good_key},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["capabilities"] == ["pull", "push", "webhooks"]
+    detail = api.get(f"/api/integrations/connections/{body['id']}/").json()
+    assert detail["has_credentials"] is True and good_key not in str(detail)
+
+
+def test_api_refuses_a_bad_key_with_the_providers_reason(tave, vendor, client_for):
+    organization, owner = vendor
+    response = client_for(owner).post(
+        "/api/integrations/vendor/connect/",
+        {
+            "provider": "tave",
+            "organization": str(organization.pk),
+            "credentials": {"api_key": "wrong-key-0123456789"},
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["reason"] == "invalid_credentials"
+    assert "did not accept" in response.json()["error"]
+    assert not Connection.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "payload,field",
+    [
+        ({"provider": "myspace"}, "provider"),
+        ({"credentials": {}}, "api_key"),
+        ({"credentials": {"api_key": "short"}}, "api_key"),
+        ({"credentials": {"api_key": "tave-live-key-0123456789", "password": "x"}}, "password"),
+    ],
+)
+def test_api_bad_input_names_the_field(tave, good_key, vendor, client_for, payload, field):
+    organization, owner = vendor
+    body = {
+        "provider": "tave",
+        "organization": str(organization.pk),
+        "credentials": {"api_key": good_key},
+        **payload,
+    }
+    response = client_for(owner).post("/api/integrations/vendor/connect/", body, format="json")
+    assert response.status_code == 400 and field in response.json()
+    assert not Connection.objects.exists()
+
+
+def test_connection_actions_and_access(tave, good_key, vendor, client_for, team):
+    organization, owner = vendor
+    connection = make_connection(organization, "tave", {"api_key": good_key})
+    api = client_for(owner)
+    url = f"/api/integrations/connections/{connection.pk}/"
+    assert api.post(url + "pause/").json()["status"] == "paused"
+    assert api.post(url + "resume/").json()["status"] == "active"
+    tested = api.post(url + "test/").json()
+    assert tested["consecutive_failures"] == 0 and tested["last_success_at"]
+    assert client_for(team.outsider).get(url).status_code == 404
+    assert api.post(url + "disconnect/").json()["has_credentials"] is False
+    assert api.post(url + "pause/").status_code == 400
+
+
+def test_providers_endpoint_lists_keys_auth_and_capabilities(client_for, vendor):
+    providers = {
+        p["key"]: p for p in client_for(vendor[1]).get("/api/integrations/providers/").json()
+    }
+    assert providers["tave"]["auth_method"] == "api_key"
+    assert providers["google_calendar"]["auth_method"] == "oauth2"
+    assert providers["tave"]["credential_fields"][0]["secret"] is True
+
+
+def test_the_admin_shows_secrets_only_as_set(tave, good_key, vendor, admin_client):
+    connection = make_connection(
+        vendor[0], "tave", {"api_key": good_key}, webhook_secret="whsec-never-shown"
+    )
+    page = admin_client.get(f"/admin/integrations/connection/{connection.pk}/change/")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert good_key not in text and "whsec-never-shown" not in text
+    assert "Credentials" in text and ">set<" in text
+    listing = admin_client.get("/admin/integrations/connection/")
+    assert listing.status_code == 200 and good_key not in listing.content.decode()
