@@ -105,7 +105,7 @@ def test_a_bad_spec_stops_start_up(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
-        text=True,  # noqa: S603
+        text=True,
         env={"DJANGO_SETTINGS_MODULE": "wedsync.settings_test", "PATH": "/usr/bin:/bin"},
         timeout=60,
     )

@@ -28,7 +28,7 @@ def wait_for(predicate, timeout_s: float, what: str):
 
 
 def processes_mentioning(text: str) -> list[str]:
-    listing = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout  # noqa: S607
+    listing = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     return [line for line in listing.splitlines() if text in line and "ps -eo" not in line]
 
 

@@ -38,7 +38,7 @@ def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
         "DJANGO_SETTINGS_MODULE": "wedsync.settings",
         "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
     }
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-c", PRINT_SETTINGS],
         env={**base, **env},
         capture_output=True,
