@@ -18,6 +18,8 @@ from kombu import Queue
 from wedsync import queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Data and logs of a local run (SQLite, static files, Redis) live in one ignored folder.
+RUN_DIR = Path(os.environ.get("WEDSYNC_RUN_DIR", BASE_DIR / ".run")).resolve()
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -99,7 +101,7 @@ def database_from_env() -> dict:
     else:
         config = {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / ".run" / "wedsync.sqlite3")),
+            "NAME": os.environ.get("SQLITE_PATH", str(RUN_DIR / "wedsync.sqlite3")),
         }
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config.setdefault("OPTIONS", {}).update(
@@ -153,7 +155,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / ".run" / "static"))
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", RUN_DIR / "static"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -9,6 +9,7 @@ test  runs pytest with a local Redis when REDIS_URL is unset.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -98,17 +99,28 @@ def _service_specs(env: dict[str, str], host: str, port: int) -> list[tuple[str,
             ],
         ),
     ]
-    specs += _emulator_specs()
     return specs
 
 
-def _emulator_specs() -> list[tuple[str, list[str]]]:
-    """The sandbox vendors, when the integrations app provides them."""
-    try:
-        from integrations.emulators.sandbox import sandbox_command
-    except ImportError:
-        return []
-    return [("emulators", sandbox_command(PYTHON))]
+def _start_sandbox(supervisor: Supervisor, env: dict[str, str], hub_url: str) -> dict:
+    """Start the sandbox vendors and point the hub at them (PROVIDER_ORIGINS, OAUTH_CLIENTS)."""
+    from integrations.emulators.sandbox import sandbox_command
+
+    state_file = run_dir() / "sandbox.json"
+    state_file.unlink(missing_ok=True)
+    supervisor.start("sandbox", sandbox_command(PYTHON, state_file, hub_url), env)
+    deadline = time.monotonic() + 30
+    while not state_file.exists():
+        if supervisor.first_exited() or time.monotonic() > deadline:
+            raise RuntimeError("the sandbox vendors did not start; see the sandbox log")
+        time.sleep(0.1)
+    state = json.loads(state_file.read_text())
+    env["WEDSYNC_SANDBOX_FILE"] = str(state_file)
+    env.setdefault("PROVIDER_ORIGINS", json.dumps(state["origins"]))
+    clients = {key: value["oauth_client"] for key, value in state["providers"].items()
+               if "oauth_client" in value}
+    env.setdefault("OAUTH_CLIENTS", json.dumps(clients))
+    return state
 
 
 def run(args: argparse.Namespace) -> int:
@@ -137,16 +149,18 @@ def run(args: argparse.Namespace) -> int:
             process, url = start_redis(folder / "redis")
             supervisor.adopt("redis", process, folder / "redis" / "redis.log")
             env["REDIS_URL"] = url
+        base = f"http://{host}:{port}"
+        sandbox = _start_sandbox(supervisor, env, base)
         print("Preparing the database and demo data...", flush=True)
         _manage(env, "migrate", "--noinput", "-v", "0")
         _manage(env, "collectstatic", "--noinput", "-v", "0")
         _manage(env, "load_demo")
+        _manage(env, "link_sandbox")
         from wedsync.devstack.banner import api_token_for
 
         token = api_token_for(env)
         for name, argv in _service_specs(env, host, port):
             supervisor.start(name, argv, env)
-        base = f"http://{host}:{port}"
         if not _wait_http(f"{base}/healthz", 60, supervisor):
             failed = supervisor.first_exited()
             name = failed.name if failed else "web"
@@ -164,6 +178,9 @@ def run(args: argparse.Namespace) -> int:
             f"  WebSocket       ws://{host}:{port}/ws/weddings/<wedding id>/\n"
             f"  Readiness       {base}/readyz\n"
             f"  Redis           {env['REDIS_URL']}\n"
+            f"  Sandbox vendors {', '.join(f'{k} {v}' for k, v in sandbox['origins'].items())}\n"
+            f"  Try linking     Táve at {base}/integrations/link/tave/ with the sandbox key "
+            f"{sandbox['providers']['tave']['credentials']['api_key']}\n"
             f"  Logs            {folder / 'logs'}/\n"
             "Press Ctrl-C to stop everything.\n",
             flush=True,
@@ -179,6 +196,9 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             time.sleep(0.5)
         return 0
+    except RuntimeError as error:
+        print(f"Setup failed: {error}.", flush=True)
+        return 1
     except subprocess.CalledProcessError as error:
         print(
             f"Setup failed: {' '.join(error.cmd[1:3])} exited with {error.returncode}.", flush=True

@@ -1,0 +1,125 @@
+"""The sandbox vendors of `make run`: every emulator, seeded, on 127.0.0.1.
+
+    python -m integrations.emulators.sandbox --state-file .run/sandbox.json --hub-url URL
+
+Starts each provider's emulator on a port the OS chooses, seeds demo data, and writes a state
+file (mode 0600) with each provider's origin and the demo credentials. The hub reads it: its
+PROVIDER_ORIGINS point every provider at its emulator, and `manage.py link_sandbox` links the
+demo organizations. Runs until SIGTERM or SIGINT. The credentials are fixed demo values, so a
+link made through the web pages keeps working across restarts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from integrations.emulators.base import Emulator
+
+TAVE_KEY = "tave-sandbox-demo-key-2026"
+SLACK_BOT_TOKEN = "xoxb-sandbox-0000000001-demo-bot-token"
+GOOGLE_CLIENT = {"client_id": "wedsync-sandbox.apps.googleusercontent.com",
+                 "client_secret": "sandbox-google-client-secret"}
+
+
+def seed_tave(emulator, hub_url: str) -> dict[str, Any]:
+    emulator.add_api_key(TAVE_KEY)
+    for name, date, guests in [("Ana Ferreira & Ben Carter", "2027-02-27", 120),
+                               ("Chloe Park & Daniel Okafor", "2027-05-15", 85),
+                               ("Emma Lewis & Farid Haddad", "2027-08-21", 150)]:
+        emulator.add_job(name=name, eventDate=date, guestCount=guests, stage="booked")
+    return {"credentials": {"api_key": TAVE_KEY}}
+
+
+def seed_google_calendar(emulator, hub_url: str) -> dict[str, Any]:
+    callbacks = [f"{hub_url}/integrations/oauth/callback/",
+                 f"{hub_url.replace('127.0.0.1', 'localhost')}/integrations/oauth/callback/"]
+    emulator.register_client(callbacks, **GOOGLE_CLIENT)
+    from integrations.providers.calendars.google_calendar.emulator import (
+        SCOPE_CALENDAR_READONLY,
+        SCOPE_EVENTS,
+    )
+
+    tokens = emulator.issue_tokens(GOOGLE_CLIENT["client_id"],
+                                   scope=f"{SCOPE_EVENTS} {SCOPE_CALENDAR_READONLY}")
+    return {"oauth_client": GOOGLE_CLIENT,
+            "credentials": {"access_token": tokens["access_token"],
+                            "refresh_token": tokens["refresh_token"],
+                            "expires_in": tokens.get("expires_in", 3599)}}
+
+
+def seed_slack(emulator, hub_url: str) -> dict[str, Any]:
+    workspace = emulator.add_workspace("Ever After Planning", bot_token=SLACK_BOT_TOKEN)
+    for name in ("general", "ana-and-ben-wedding", "vendors", "wedding-day-ops"):
+        emulator.add_channel(workspace.team_id, name, is_general=name == "general")
+    return {"credentials": {"bot_token": SLACK_BOT_TOKEN}}
+
+
+# provider key -> (emulator "module:Class", seeder)
+SANDBOX: dict[str, tuple[str, Callable[[Any, str], dict[str, Any]]]] = {
+    "tave": ("integrations.providers.photography.tave.emulator:TaveEmulator", seed_tave),
+    "google_calendar": (
+        "integrations.providers.calendars.google_calendar.emulator:GoogleCalendarEmulator",
+        seed_google_calendar,
+    ),
+    "slack": ("integrations.providers.messaging.slack.emulator:SlackEmulator", seed_slack),
+}
+
+
+def load_emulator(path: str) -> type[Emulator]:
+    import importlib
+
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def start_all(hub_url: str) -> tuple[list[Emulator], dict[str, Any]]:
+    emulators, state = [], {"origins": {}, "providers": {}}
+    for key, (path, seed) in SANDBOX.items():
+        emulator = load_emulator(path)().start()
+        emulators.append(emulator)
+        state["origins"][key] = emulator.base_url
+        state["providers"][key] = seed(emulator, hub_url)
+    return emulators, state
+
+
+def write_state(path: Path, state: dict[str, Any]) -> None:
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(state, handle, indent=2)
+    temporary.replace(path)  # readers never see a half-written file
+
+
+def sandbox_command(python: str, state_file: Path, hub_url: str) -> list[str]:
+    return [python, "-m", "integrations.emulators.sandbox", "--state-file", str(state_file),
+            "--hub-url", hub_url]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--state-file", type=Path, required=True)
+    parser.add_argument("--hub-url", required=True, help="where the hub serves (OAuth callbacks)")
+    args = parser.parse_args()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    args.state_file.unlink(missing_ok=True)
+    emulators, state = start_all(args.hub_url.rstrip("/"))
+    write_state(args.state_file, state)
+    print("sandbox vendors: " + ", ".join(f"{k} {v}" for k, v in state["origins"].items()),
+          flush=True)
+    stop.wait()
+    for emulator in emulators:
+        emulator.stop()
+    args.state_file.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
