@@ -23,35 +23,46 @@ from typing import Any
 from integrations.emulators.base import Emulator
 
 TAVE_KEY = "tave-sandbox-demo-key-2026"
-SLACK_BOT_TOKEN = "xoxb-sandbox-0000000001-demo-bot-token"
-GOOGLE_CLIENT = {"client_id": "wedsync-sandbox.apps.googleusercontent.com",
-                 "client_secret": "sandbox-google-client-secret"}
+SLACK_BOT_TOKEN = "xoxb-sandbox-0000000001-demo-bot-token"  # noqa: S105 - public demo value
+GOOGLE_CLIENT = {
+    "client_id": "wedsync-sandbox.apps.googleusercontent.com",
+    "client_secret": "sandbox-google-client-secret",
+}
 
 
 def seed_tave(emulator, hub_url: str) -> dict[str, Any]:
     emulator.add_api_key(TAVE_KEY)
-    for name, date, guests in [("Ana Ferreira & Ben Carter", "2027-02-27", 120),
-                               ("Chloe Park & Daniel Okafor", "2027-05-15", 85),
-                               ("Emma Lewis & Farid Haddad", "2027-08-21", 150)]:
+    for name, date, guests in [
+        ("Ana Ferreira & Ben Carter", "2027-02-27", 120),
+        ("Chloe Park & Daniel Okafor", "2027-05-15", 85),
+        ("Emma Lewis & Farid Haddad", "2027-08-21", 150),
+    ]:
         emulator.add_job(name=name, eventDate=date, guestCount=guests, stage="booked")
     return {"credentials": {"api_key": TAVE_KEY}}
 
 
 def seed_google_calendar(emulator, hub_url: str) -> dict[str, Any]:
-    callbacks = [f"{hub_url}/integrations/oauth/callback/",
-                 f"{hub_url.replace('127.0.0.1', 'localhost')}/integrations/oauth/callback/"]
+    callbacks = [
+        f"{hub_url}/integrations/oauth/callback/",
+        f"{hub_url.replace('127.0.0.1', 'localhost')}/integrations/oauth/callback/",
+    ]
     emulator.register_client(callbacks, **GOOGLE_CLIENT)
     from integrations.providers.calendars.google_calendar.emulator import (
         SCOPE_CALENDAR_READONLY,
         SCOPE_EVENTS,
     )
 
-    tokens = emulator.issue_tokens(GOOGLE_CLIENT["client_id"],
-                                   scope=f"{SCOPE_EVENTS} {SCOPE_CALENDAR_READONLY}")
-    return {"oauth_client": GOOGLE_CLIENT,
-            "credentials": {"access_token": tokens["access_token"],
-                            "refresh_token": tokens["refresh_token"],
-                            "expires_in": tokens.get("expires_in", 3599)}}
+    tokens = emulator.issue_tokens(
+        GOOGLE_CLIENT["client_id"], scope=f"{SCOPE_EVENTS} {SCOPE_CALENDAR_READONLY}"
+    )
+    return {
+        "oauth_client": GOOGLE_CLIENT,
+        "credentials": {
+            "access_token": tokens["access_token"],
+            "refresh_token": tokens["refresh_token"],
+            "expires_in": tokens.get("expires_in", 3599),
+        },
+    }
 
 
 def seed_slack(emulator, hub_url: str) -> dict[str, Any]:
@@ -98,8 +109,15 @@ def write_state(path: Path, state: dict[str, Any]) -> None:
 
 
 def sandbox_command(python: str, state_file: Path, hub_url: str) -> list[str]:
-    return [python, "-m", "integrations.emulators.sandbox", "--state-file", str(state_file),
-            "--hub-url", hub_url]
+    return [
+        python,
+        "-m",
+        "integrations.emulators.sandbox",
+        "--state-file",
+        str(state_file),
+        "--hub-url",
+        hub_url,
+    ]
 
 
 def main() -> None:
@@ -113,8 +131,9 @@ def main() -> None:
     args.state_file.unlink(missing_ok=True)
     emulators, state = start_all(args.hub_url.rstrip("/"))
     write_state(args.state_file, state)
-    print("sandbox vendors: " + ", ".join(f"{k} {v}" for k, v in state["origins"].items()),
-          flush=True)
+    print(
+        "sandbox vendors: " + ", ".join(f"{k} {v}" for k, v in state["origins"].items()), flush=True
+    )
     stop.wait()
     for emulator in emulators:
         emulator.stop()

@@ -56,11 +56,14 @@ class Command(BaseCommand):
             try:
                 account = services.test_credentials(spec, credentials)
             except ProviderError as error:
-                raise CommandError(f"The sandbox {spec.name} refused its demo credentials: {error}")
+                raise CommandError(
+                    f"The sandbox {spec.name} refused its demo credentials: {error}"
+                ) from error
             connection = Connection.objects.filter(
                 organization=organization, provider=provider, config__sandbox=True
-            ).first() or Connection(organization=organization, provider=provider,
-                                    config={"sandbox": True})
+            ).first() or Connection(
+                organization=organization, provider=provider, config={"sandbox": True}
+            )
             connection.credentials = credentials
             connection.status = Connection.Status.ACTIVE
             connection.external_account_id = account.account_id or ""
