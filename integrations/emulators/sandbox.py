@@ -24,6 +24,7 @@ from integrations.emulators.base import Emulator
 
 TAVE_KEY = "tave-sandbox-demo-key-2026"
 SLACK_BOT_TOKEN = "xoxb-sandbox-0000000001-demo-bot-token"  # noqa: S105 - public demo value
+STRIPE_KEY = "sk_test_sandboxDemoKey20260000"
 GOOGLE_CLIENT = {
     "client_id": "wedsync-sandbox.apps.googleusercontent.com",
     "client_secret": "sandbox-google-client-secret",
@@ -72,6 +73,18 @@ def seed_slack(emulator, hub_url: str) -> dict[str, Any]:
     return {"credentials": {"bot_token": SLACK_BOT_TOKEN}}
 
 
+def seed_stripe(emulator, hub_url: str) -> dict[str, Any]:
+    emulator.add_api_key(STRIPE_KEY)
+    for amount, description, succeeded in [
+        (150000, "Ana & Ben: planning deposit", True),
+        (350000, "Ana & Ben: planning balance", False),
+    ]:
+        intent = emulator.add_payment_intent(amount, "gbp", description=description)
+        if succeeded:
+            emulator.succeed(intent["id"])
+    return {"credentials": {"secret_key": STRIPE_KEY}}
+
+
 # provider key -> (emulator "module:Class", seeder)
 SANDBOX: dict[str, tuple[str, Callable[[Any, str], dict[str, Any]]]] = {
     "tave": ("integrations.providers.photography.tave.emulator:TaveEmulator", seed_tave),
@@ -80,6 +93,7 @@ SANDBOX: dict[str, tuple[str, Callable[[Any, str], dict[str, Any]]]] = {
         seed_google_calendar,
     ),
     "slack": ("integrations.providers.messaging.slack.emulator:SlackEmulator", seed_slack),
+    "stripe": ("integrations.providers.payments.stripe.emulator:StripeEmulator", seed_stripe),
 }
 
 

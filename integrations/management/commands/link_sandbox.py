@@ -25,6 +25,7 @@ DEMO_LINKS = [
     ("lumen-photo", "tave"),
     ("everafter-planning", "google_calendar"),
     ("everafter-planning", "slack"),
+    ("everafter-planning", "stripe"),
 ]
 
 
