@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
@@ -9,7 +11,9 @@ from wedsync import access
 
 from . import services
 from .errors import ProviderError, vendor_message
-from .models import Connection
+from .models import Connection, InboundEvent
+from .webhooks.redact import redacted_headers, redacted_text
+from .webhooks.replay import replay
 
 
 @admin.register(Connection)
@@ -126,3 +130,74 @@ class ConnectionAdmin(admin.ModelAdmin):
     @admin.action(description="Disconnect the selected connections (revokes access)")
     def disconnect_connections(self, request, queryset):
         self._each(request, queryset, services.disconnect, "disconnected")
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(admin.ModelAdmin):
+    """Every webhook the hub acknowledged; a failed one waits here with its reason."""
+
+    list_display = [
+        "id",
+        "provider",
+        "connection",
+        "event_type",
+        "status",
+        "attempts",
+        "received_at",
+        "processed_at",
+        "short_error",
+    ]
+    list_filter = ["status", "provider", "received_at"]
+    search_fields = ["event_type", "dedup_key", "connection__organization__name"]
+    list_select_related = ["connection__organization"]
+    date_hierarchy = "received_at"
+    actions = ["replay_events"]
+    fields = [
+        "provider",
+        "connection",
+        "event_type",
+        "status",
+        "attempts",
+        "outcome",
+        "last_error",
+        "dedup_key",
+        "received_at",
+        "next_attempt_at",
+        "processed_at",
+        "headers_redacted",
+        "payload_redacted",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # an event is evidence; replay it, never edit it
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).defer("body")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(connection__organization__in=access.organizations_of(request.user))
+
+    @admin.display(description="Error")
+    def short_error(self, obj: InboundEvent) -> str:
+        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+    @admin.display(description="Headers (secrets redacted)")
+    def headers_redacted(self, obj: InboundEvent):
+        text = json.dumps(redacted_headers(obj.headers), indent=2, sort_keys=True)
+        return format_html("<pre>{}</pre>", text)
+
+    @admin.display(description="Payload (secrets redacted)")
+    def payload_redacted(self, obj: InboundEvent):
+        content_type = next(
+            (v for k, v in obj.headers.items() if k.lower() == "content-type"), "application/json"
+        )
+        return format_html("<pre>{}</pre>", redacted_text(bytes(obj.body), content_type))
+
+    @admin.action(description="Replay the selected events")
+    def replay_events(self, request, queryset):
+        count = replay(queryset.values_list("pk", flat=True))
+        self.message_user(request, f"{count} event(s) queued again.", messages.SUCCESS)

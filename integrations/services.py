@@ -4,6 +4,7 @@ the admin and the tasks all call."""
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -121,6 +122,9 @@ def save_connection(
         external_account_id=(account.account_id or "") if account else "",
         external_account_name=(account.account_name or "") if account else "",
     )
+    if spec.webhook_scheme == "shared_secret":
+        # The provider does not sign; the secret we subscribe with authenticates its hooks.
+        connection.webhook_secret = secrets.token_urlsafe(32)
     connection.record_success()
     connection.save()
     return connection
@@ -130,8 +134,6 @@ def create_bridge_connection(
     *, organization: Organization, provider: str, user=None
 ) -> tuple[Connection, str]:
     """A connection for a vendor with no API; returns it and its shared secret (shown once)."""
-    import secrets
-
     spec = get_provider(provider)
     if spec.auth.method != "bridge":
         raise ValidationError({"provider": f"{spec.name} has an API; link it with credentials."})
@@ -182,7 +184,28 @@ def resume(connection: Connection) -> Connection:
         raise ValidationError("Only a paused connection can be resumed.")
     connection.status = Connection.Status.ACTIVE
     connection.save(update_fields=["status", "updated_at"])
+    release_held_events(connection)
     return connection
+
+
+def release_held_events(connection: Connection) -> int:
+    """Queue the events that arrived while the connection was paused, oldest first."""
+    from integrations.models import InboundEvent
+    from integrations.webhooks.dispatch import queue_processing
+
+    with transaction.atomic():
+        held = list(
+            InboundEvent.objects.select_for_update()
+            .filter(connection=connection, status=InboundEvent.Status.HELD)
+            .order_by("received_at", "pk")
+            .values_list("pk", flat=True)
+        )
+        InboundEvent.objects.filter(pk__in=held).update(status=InboundEvent.Status.RECEIVED)
+        for event_id in held:
+            transaction.on_commit(
+                lambda event_id=event_id: queue_processing(event_id, connection.organization_id)
+            )
+    return len(held)
 
 
 @transaction.atomic

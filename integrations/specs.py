@@ -161,6 +161,13 @@ class ProviderSpec:
     rate_limit: RateLimitSpec = RateLimitSpec()
     errors: dict[int, str] = field(default_factory=dict)  # status -> error kind
     webhook_scheme: str = "none"
+    # event type -> the resource it is about; other types are recorded as ignored
+    webhook_events: dict[str, str] = field(default_factory=dict)
+    # where the provider posts: "connection" (each connection's own URL) or "provider" (one
+    # fixed URL per provider; the connection is found by the account id at webhook_account_path)
+    webhook_route: str = "connection"
+    webhook_account_path: str | None = None
+    webhook_id_path: str = "id"  # where an id-only payload carries the record id
     resources: dict[str, ResourceSpec] = field(default_factory=dict)
     setup_help: str = ""
     package: str = ""  # dotted package of the provider (spec, adapter, emulator)
@@ -296,7 +303,9 @@ def _parse_auth(reader: _Reader) -> AuthSpec:
     return auth
 
 
-def _parse_resources(provider: str, reader: _Reader | None) -> dict[str, ResourceSpec]:
+def _parse_resources(
+    provider: str, reader: _Reader | None, *, needs_path: bool = True
+) -> dict[str, ResourceSpec]:
     if reader is None:
         return {}
     resources = {}
@@ -312,7 +321,7 @@ def _parse_resources(provider: str, reader: _Reader | None) -> dict[str, Resourc
         resources[name] = ResourceSpec(
             name=name,
             maps_to=sub.choice("maps_to", CANONICAL_KINDS, required=True),
-            path=sub.get("path", str, required=True),
+            path=sub.get("path", str, required=needs_path, default=""),
             item_path=sub.get("item_path", str),
             id_field=sub.get("id", str, default="id"),
             version_field=sub.get("version", str),
@@ -339,6 +348,7 @@ TOP_LEVEL = {
     "webhooks",
     "resources",
     "setup_help",
+    "extends",
 }
 
 
@@ -436,16 +446,30 @@ def parse_spec(data: Any, *, package: str = "", expected_key: str | None = None)
         errors[status] = kind
 
     webhooks = reader.child("webhooks")
-    scheme = "none"
+    scheme, events, route, account_path, id_path = "none", {}, "connection", None, "id"
     if webhooks is not None:
-        webhooks.unknown_keys({"scheme"})
+        webhooks.unknown_keys({"scheme", "events", "route", "account_path", "id_path"})
         scheme = webhooks.choice("scheme", WEBHOOK_SCHEMES, required=True)
+        events = dict(webhooks.get("events", dict, default={}))
+        route = webhooks.choice("route", ("connection", "provider"), default="connection")
+        account_path = webhooks.get("account_path", str)
+        id_path = webhooks.get("id_path", str, default="id")
+        if route == "provider" and not account_path:
+            webhooks.fail("account_path", "a provider-routed webhook must say where the account is")
+        for event_type, resource in events.items():
+            if not isinstance(resource, str) or not resource:
+                webhooks.fail(f"events.{event_type}", "must name the resource the event is about")
     if "webhooks" in capabilities and scheme == "none":
         reader.fail("webhooks.scheme", "a provider with the webhooks capability needs a scheme")
 
     adapter = reader.get("adapter", str, default="rest")
     if adapter != "rest" and not re.fullmatch(r"[\w.]+:\w+", adapter):
         reader.fail("adapter", "must be 'rest' or 'module.path:ClassName'")
+
+    resources = _parse_resources(key, reader.child("resources"), needs_path=auth.method != "bridge")
+    for event_type, resource in events.items():
+        if resource not in resources:
+            reader.fail(f"webhooks.events.{event_type}", f"names no resource: '{resource}'")
 
     return ProviderSpec(
         key=key,
@@ -461,17 +485,43 @@ def parse_spec(data: Any, *, package: str = "", expected_key: str | None = None)
         rate_limit=rate_limit,
         errors=errors,
         webhook_scheme=scheme,
-        resources=_parse_resources(key, reader.child("resources")),
+        webhook_events=events,
+        webhook_route=route,
+        webhook_account_path=account_path,
+        webhook_id_path=id_path,
+        resources=resources,
         setup_help=reader.get("setup_help", str, default=""),
         package=package,
     )
 
 
+TEMPLATES_ROOT = Path(__file__).resolve().parent / "providers" / "templates"
+
+
+def merged(base: Any, override: Any) -> Any:
+    """A spec over its template: mappings merge key by key, anything else is replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{k: merged(base.get(k), v) for k, v in override.items()}}
+    return override
+
+
+def _read_yaml(path: Path, provider: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise SpecError(provider, "<file>", f"is not valid YAML ({error})") from error
+
+
 def load_spec_file(path: Path, providers_root: Path) -> ProviderSpec:
+    """Read one spec.yaml; `extends: <template>` starts from providers/templates/<template>.yaml
+    (the shape shared by every bridge provider, say), which the spec then overrides."""
     relative = path.parent.relative_to(providers_root.parent.parent)
     package = ".".join(relative.parts)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise SpecError(path.parent.name, "<file>", f"is not valid YAML ({error})") from error
-    return parse_spec(data, package=package, expected_key=path.parent.name)
+    provider = path.parent.name
+    data = _read_yaml(path, provider)
+    if isinstance(data, dict) and "extends" in data:
+        template = TEMPLATES_ROOT / f"{data['extends']}.yaml"
+        if not re.fullmatch(r"\w+", str(data["extends"])) or not template.exists():
+            raise SpecError(provider, "extends", f"names no template: '{data['extends']}'")
+        data = merged(_read_yaml(template, provider), data)
+    return parse_spec(data, package=package, expected_key=provider)

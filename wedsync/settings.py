@@ -98,6 +98,16 @@ def database_from_env() -> dict:
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
         config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", 60)))
+        if config["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL"):
+            # For the ASGI server: there each request runs on a thread of its own, so persistent
+            # connections pile up (one per thread); a pool per process is reused instead.
+            # Single-threaded processes (Celery prefork children, gunicorn sync workers) keep
+            # one persistent connection, which measured twice as fast as the pool for them.
+            config["CONN_MAX_AGE"] = 0
+            config.setdefault("OPTIONS", {})["pool"] = {
+                "min_size": 2,
+                "max_size": int(os.environ.get("DB_POOL_SIZE", 10)),
+            }
     else:
         config = {
             "ENGINE": "django.db.backends.sqlite3",
@@ -136,6 +146,8 @@ CACHES = {
 
 # Providers: a key -> origin map that points providers at stand-ins (the sandbox emulators),
 # e.g. {"tave": "http://127.0.0.1:8101"}; and OAuth clients registered with each provider.
+# The hub's public origin as providers see it (signatures of Twilio and Square cover the URL).
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "")
 PROVIDER_ORIGINS = json.loads(os.environ.get("PROVIDER_ORIGINS", "{}"))
 OAUTH_CLIENTS = json.loads(os.environ.get("OAUTH_CLIENTS", "{}"))
 
@@ -213,6 +225,25 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ROUTES = {
+    "integrations.tasks.process_inbound_event": {"queue": queues.WEBHOOKS},
+    "integrations.tasks.sweep_inbound_events": {"queue": queues.DEFAULT},
+}
+# Written into django-celery-beat's tables when beat starts; editable in the admin after that.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-inbound-events": {
+        "task": "integrations.tasks.sweep_inbound_events",
+        "schedule": 60.0,
+        "options": {"queue": queues.DEFAULT},
+    },
+}
+
+# Inbound webhooks
+WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024))
+WEBHOOK_SWEEP_GRACE_SECONDS = int(os.environ.get("WEBHOOK_SWEEP_GRACE_SECONDS", 120))
+# Signing secrets of our own apps at providers that post to one fixed URL (Slack, WhatsApp):
+# JSON {"slack": "..."}.
+WEBHOOK_APP_SECRETS = json.loads(os.environ.get("WEBHOOK_APP_SECRETS", "{}"))
 
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -224,5 +255,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # SDKs log full URLs (query strings) at INFO and bodies at DEBUG; the hub logs its
+        # own path-only line per call instead.
+        "stripe": {"level": "WARNING"},
+        "slack_sdk": {"level": "WARNING"},
+    },
 }

@@ -18,3 +18,5 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 # Connections opened in thread pools (Channels, sync_to_async) close after use, so the test
 # database can be dropped at the end of the run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# The test database is created and dropped by the test runner: no pool holding it open.
+DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 from integrations.errors import ProviderError
-from integrations.http import ProviderHTTP
+from integrations.http import ProviderHTTP, dig
 from integrations.specs import ProviderSpec
 
 
@@ -60,6 +60,17 @@ class PushResult:
     external_id: str
     version: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class WebhookItem:
+    """One record a verified webhook is about."""
+
+    resource: str
+    external_id: str
+    record: ExternalRecord | None = None  # None: fetched back from the provider before trusted
+    occurred_at: dt.datetime | None = None  # the provider's own time of the change
+    deleted: bool = False
 
 
 CredentialsRefresher = Callable[[], Mapping[str, Any]]
@@ -126,6 +137,24 @@ class Adapter:
     def push(self, change: Change) -> PushResult:
         """Create, update or delete one record at the provider."""
         raise NotImplementedError
+
+    def fetch(self, resource: str, external_id: str) -> ExternalRecord:
+        """One record as the provider holds it now (ProviderError not_found when it is gone)."""
+        raise NotImplementedError
+
+    def parse_webhook(self, event_type: str, payload: Any) -> list[WebhookItem]:
+        """The records a verified webhook (already parsed from JSON or a form) is about.
+
+        The default reads the record id at the spec's `webhooks.id_path` and leaves the record
+        to be fetched back, which is right for providers whose webhooks carry only an id.
+        """
+        resource = self.spec.webhook_events.get(event_type)
+        if resource is None or not isinstance(payload, Mapping):
+            return []
+        external_id = dig(dict(payload), self.spec.webhook_id_path)
+        if external_id in (None, ""):
+            raise ValueError(f"the payload has no record id at '{self.spec.webhook_id_path}'")
+        return [WebhookItem(resource=resource, external_id=str(external_id))]
 
     # -- shared helpers -------------------------------------------------------------------
 

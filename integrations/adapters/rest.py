@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from integrations.errors import ProviderError
 from integrations.http import dig
@@ -122,6 +123,12 @@ class RestAdapter(Adapter):
                 break
         next_cursor = newest.isoformat().replace("+00:00", "Z") if newest else cursor
         return PullResult(records=records, cursor=next_cursor, full=since is None)
+
+    def fetch(self, resource: str, external_id: str) -> ExternalRecord:
+        spec = self.resource(resource)
+        item_path = spec.item_path or f"{spec.path}/{{id}}"
+        item = self.call("GET", item_path.format(id=quote(str(external_id), safe=""))).json()
+        return self.to_record(spec, item)
 
     # -- writing ----------------------------------------------------------------------------
 

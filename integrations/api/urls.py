@@ -1,6 +1,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from integrations.webhooks.views import ConnectionWebhookView, ProviderWebhookView
+
 from . import views
 
 router = SimpleRouter()
@@ -9,5 +11,7 @@ router.register("connections", views.ConnectionViewSet, basename="connection")
 urlpatterns = [
     path("providers/", views.ProviderListView.as_view(), name="providers"),
     path("vendor/connect/", views.ConnectView.as_view(), name="vendor-connect"),
+    path("inbound/<str:token>/", ConnectionWebhookView.as_view(), name="inbound-webhook"),
+    path("webhooks/<str:provider>/", ProviderWebhookView.as_view(), name="provider-webhook"),
     *router.urls,
 ]

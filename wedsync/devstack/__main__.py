@@ -117,8 +117,11 @@ def _start_sandbox(supervisor: Supervisor, env: dict[str, str], hub_url: str) ->
     state = json.loads(state_file.read_text())
     env["WEDSYNC_SANDBOX_FILE"] = str(state_file)
     env.setdefault("PROVIDER_ORIGINS", json.dumps(state["origins"]))
-    clients = {key: value["oauth_client"] for key, value in state["providers"].items()
-               if "oauth_client" in value}
+    clients = {
+        key: value["oauth_client"]
+        for key, value in state["providers"].items()
+        if "oauth_client" in value
+    }
     env.setdefault("OAUTH_CLIENTS", json.dumps(clients))
     return state
 

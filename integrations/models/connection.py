@@ -9,9 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from integrations.crypto import EncryptedJSONField, EncryptedTextField
 from wedsync.models import Organization
-
-from .crypto import EncryptedJSONField, EncryptedTextField
 
 
 def new_webhook_token() -> str:
@@ -70,7 +69,7 @@ class Connection(models.Model):
 
     @property
     def spec(self):
-        from .registry import get_provider
+        from integrations.registry import get_provider
 
         return get_provider(self.provider)
 

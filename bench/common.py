@@ -1,0 +1,130 @@
+"""What every bench script needs: the machine it ran on, PostgreSQL and Redis, a fresh database,
+the hub's processes, and percentiles."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = str(REPO / ".venv" / "bin" / "python")
+if not Path(PYTHON).exists():
+    PYTHON = sys.executable
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def services() -> dict[str, str]:
+    """DATABASE_URL and REDIS_URL from the environment, else started the way CI starts them."""
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        return {k: os.environ[k] for k in ("DATABASE_URL", "REDIS_URL")}
+    output = subprocess.run(
+        ["bash", str(REPO / ".ci" / "services.sh")], check=True, capture_output=True, text=True
+    ).stdout
+    found = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+    return {k: os.environ.get(k) or found[k] for k in ("DATABASE_URL", "REDIS_URL")}
+
+
+def fresh_database(url: str, name: str) -> str:
+    """Drop and create database `name` next to the one `url` names; returns its URL."""
+    import psycopg
+
+    parts = urlsplit(url)
+    with closing(psycopg.connect(url, autocommit=True)) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def hub_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        SECRET_KEY="bench-secret-key-not-for-deployment-0123456789",
+        FERNET_KEYS="YmVuY2gta2V5LW5vdC1mb3ItZGVwbG95bWVudC0wMTI=",
+        DEBUG="0",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="wedsync.settings",
+        **extra,
+    )
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        [PYTHON, str(REPO / "manage.py"), *args],
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def require(command: str) -> str:
+    path = shutil.which(command)
+    if not path:
+        raise SystemExit(f"{command} is not installed; run .ci/services.sh (as root) first")
+    return path
+
+
+def percentile(sorted_values: list[float], share: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(share * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -1,0 +1,71 @@
+"""Storing what a provider holds of a record: newest state wins, the same state changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+from integrations.adapters.base import ExternalRecord
+from integrations.models import Connection, RecordLink
+
+CREATED, UPDATED, UNCHANGED, STALE = "created", "updated", "unchanged", "stale"
+
+
+def fields_hash(fields: dict[str, Any], deleted: bool = False) -> str:
+    """A stable hash of a normalized record: key order and JSON spacing do not matter."""
+    canonical = json.dumps(
+        {"fields": fields, "deleted": deleted}, sort_keys=True, cls=DjangoJSONEncoder
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def snapshot_of(fields: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(fields, cls=DjangoJSONEncoder))
+
+
+def store_record(
+    connection: Connection, record: ExternalRecord, *, occurred_at: dt.datetime | None = None
+) -> tuple[str, RecordLink]:
+    """Record the provider's current state of one record; returns what happened and the link.
+
+    The provider's own time (the record's modification time, else the event's) orders states:
+    a state older than the one stored is `stale` and changes nothing, whatever order the
+    deliveries arrived in. Runs inside the caller's transaction, with the link row locked.
+    """
+    modified = record.modified or occurred_at
+    digest = fields_hash(record.fields, record.deleted)
+    with transaction.atomic():
+        link, created = RecordLink.objects.select_for_update().get_or_create(
+            connection=connection,
+            resource=record.resource,
+            external_id=record.external_id,
+            defaults={
+                "kind": record.kind,
+                "version": record.version or "",
+                "source_modified": modified,
+                "fields_hash": digest,
+                "snapshot": snapshot_of(record.fields),
+                "deleted": record.deleted,
+            },
+        )
+        if created:
+            return CREATED, link
+        if modified and link.source_modified and modified < link.source_modified:
+            return STALE, link
+        if digest == link.fields_hash:
+            if modified and (link.source_modified is None or modified > link.source_modified):
+                link.source_modified = modified
+                link.save(update_fields=["source_modified", "updated_at"])
+            return UNCHANGED, link
+        link.version = record.version or ""
+        link.source_modified = modified or link.source_modified
+        link.fields_hash = digest
+        link.snapshot = snapshot_of(record.fields)
+        link.deleted = record.deleted
+        link.save()
+        return UPDATED, link

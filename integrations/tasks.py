@@ -1,0 +1,72 @@
+"""Celery tasks of the integrations app."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.errors import ProviderError
+from integrations.models import InboundEvent
+from integrations.webhooks import process as processing
+
+MAX_ATTEMPTS = 8
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter (5 s, 10 s, ... capped at 10 min); a provider's
+    Retry-After wins when it asks for longer."""
+    ceiling = min(600.0, 5.0 * 2 ** max(0, attempt - 1))
+    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+    return max(delay, retry_after or 0.0)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def process_inbound_event(self, event_id: int) -> str:
+    try:
+        return processing.process(event_id).summary
+    except processing.PermanentFailure as error:
+        processing.record_attempt_failed(event_id, str(error), final=True)
+        return f"failed: {error}"
+    except ProviderError as error:
+        attempt = self.request.retries + 1
+        final = not error.retryable or attempt >= MAX_ATTEMPTS
+        delay = backoff_seconds(attempt, error.retry_after)
+        processing.record_attempt_failed(
+            event_id,
+            str(error),
+            final=final,
+            next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
+        )
+        if final:
+            return f"failed: {error}"
+        raise self.retry(countdown=delay) from error
+
+
+@shared_task
+def sweep_inbound_events() -> int:
+    """Queue again every event a lost task or a dead broker left `received`.
+
+    An event is due when it has waited longer than the grace period (its first task had the
+    chance to run) and any retry it was promised is overdue.
+    """
+    from integrations.webhooks.dispatch import queue_processing
+
+    grace = dt.timedelta(seconds=getattr(settings, "WEBHOOK_SWEEP_GRACE_SECONDS", 120))
+    now = timezone.now()
+    due = (
+        InboundEvent.objects.filter(
+            status=InboundEvent.Status.RECEIVED, received_at__lt=now - grace
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=now - grace))
+        .values_list("pk", "connection__organization_id")[:5000]
+    )
+    count = 0
+    for event_id, organization_id in due:
+        queue_processing(event_id, organization_id)
+        count += 1
+    return count

@@ -1,0 +1,36 @@
+"""Which queue processes an inbound event: the priority queue serves weddings happening today."""
+
+from __future__ import annotations
+
+import time
+
+from wedsync import queues
+from wedsync.models import Wedding
+
+_TODAY_CACHE: dict[int, tuple[float, bool]] = {}
+TODAY_CACHE_SECONDS = 60.0
+
+
+def has_wedding_today(organization_id: int) -> bool:
+    """Whether the organization takes part in a wedding happening today in its own time zone.
+
+    Asked on every acknowledged webhook, so the answer is kept for a minute per process.
+    """
+    now = time.monotonic()
+    cached = _TODAY_CACHE.get(organization_id)
+    if cached and now - cached[0] < TODAY_CACHE_SECONDS:
+        return cached[1]
+    weddings = Wedding.objects.filter(participants__organization_id=organization_id)
+    answer = bool(weddings.happening_today())
+    _TODAY_CACHE[organization_id] = (now, answer)
+    return answer
+
+
+def queue_for(organization_id: int) -> str:
+    return queues.PRIORITY if has_wedding_today(organization_id) else queues.WEBHOOKS
+
+
+def queue_processing(event_id: int, organization_id: int) -> None:
+    from integrations.tasks import process_inbound_event
+
+    process_inbound_event.apply_async(args=[event_id], queue=queue_for(organization_id))

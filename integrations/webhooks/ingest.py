@@ -1,0 +1,189 @@
+"""Receiving a webhook: verify, store durably, acknowledge; processing is queued after commit.
+
+Order matters. Nothing from the body is trusted before its signature (or the connection's shared
+secret) is verified over the raw bytes; the event is committed with its dedup key before the
+provider gets its 2xx; the processing task is queued only once the commit has happened, and a
+sweep re-queues whatever a lost task or a dead broker left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.models import Connection, InboundEvent
+from integrations.models.inbound import UNSTORED_HEADERS
+from integrations.specs import ProviderSpec
+
+from . import verify
+from .store import insert_unless_exists
+
+logger = logging.getLogger(__name__)
+
+FORM_SCHEMES = frozenset({"twilio", "acuity"})
+BODYLESS_SCHEMES = frozenset({"google_channel"})  # the notification is all in the headers
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the endpoint tells the provider."""
+
+    status: int
+    data: dict[str, Any] | str
+    content_type: str = "application/json"
+
+
+def refuse(status: int, message: str) -> Answer:
+    return Answer(status, {"error": message})
+
+
+def max_body_bytes() -> int:
+    return int(getattr(settings, "WEBHOOK_MAX_BODY_BYTES", 1024 * 1024))
+
+
+def expected_content_type(scheme: str) -> str | None:
+    if scheme in BODYLESS_SCHEMES:
+        return None
+    return "application/x-www-form-urlencoded" if scheme in FORM_SCHEMES else "application/json"
+
+
+def parse_payload(scheme: str, delivery: verify.Delivery, content_type: str) -> Any:
+    """The body as data; ValueError names what is wrong with it."""
+    expected = expected_content_type(scheme)
+    if expected is None:
+        return {}
+    if content_type.split(";")[0].strip().lower() != expected:
+        raise ValueError(f"expected Content-Type {expected}, got {content_type or 'none'}")
+    if expected == "application/json":
+        try:
+            return json.loads(delivery.body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"the body is not valid JSON: {error}") from None
+    try:
+        return dict(parse_qsl(delivery.body.decode(), keep_blank_values=True, strict_parsing=False))
+    except UnicodeDecodeError:
+        raise ValueError("the form body is not valid UTF-8") from None
+
+
+def event_type_of(scheme: str, delivery: verify.Delivery, payload: Any) -> str:
+    found = verify.event_type(scheme, delivery)
+    if found:
+        return found
+    if isinstance(payload, dict):
+        for key in ("event", "type", "event_type"):
+            if isinstance(payload.get(key), str):
+                return payload[key]
+    return delivery.query.get("event", "")
+
+
+def dedup_key_of(scheme: str, delivery: verify.Delivery, event_type: str) -> str:
+    found = verify.event_id(scheme, delivery)
+    if found:
+        return f"id:{found}"[:200]
+    digest = hashlib.sha256(event_type.encode() + b"\n" + delivery.body).hexdigest()
+    return f"sha256:{digest}"
+
+
+def storable_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in UNSTORED_HEADERS}
+
+
+def secret_for(connection: Connection) -> str | None:
+    return connection.webhook_secret
+
+
+def with_query_secret(scheme: str, delivery: verify.Delivery) -> verify.Delivery:
+    """Providers that cannot send headers (Tave's REST Hooks) carry the shared secret in the
+    URL we subscribed with; present it to the verifier the way a header would be."""
+    if scheme != "shared_secret" or "key" not in delivery.query:
+        return delivery
+    headers = {**delivery.headers, "X-WedSync-Secret": delivery.query["key"]}
+    return verify.Delivery(
+        body=delivery.body, headers=headers, url=delivery.url, query=delivery.query
+    )
+
+
+def receive(
+    connection: Connection,
+    spec: ProviderSpec,
+    delivery: verify.Delivery,
+    *,
+    method: str,
+    content_type: str,
+    secret: str | None = None,
+) -> Answer:
+    """Everything the endpoint does for one delivery to a known connection."""
+    scheme = spec.webhook_scheme
+    secret = secret if secret is not None else secret_for(connection)
+    if len(delivery.body) > max_body_bytes():
+        return refuse(413, f"the body is larger than {max_body_bytes()} bytes")
+    if not secret:
+        logger.warning(
+            "webhook for %s refused: the connection has no webhook secret", connection.pk
+        )
+        return refuse(401, "this connection has no webhook secret; relink it")
+    if method == "GET" or "validationToken" in delivery.query:
+        handshake = verify.handshake_response(scheme, delivery, secret)
+        if handshake is None:
+            return refuse(405, "this endpoint takes POST")
+        status, text, kind = handshake
+        return Answer(status, text, kind)
+    delivery = with_query_secret(scheme, delivery)
+    try:
+        verify.verify(scheme, delivery, secret)
+    except verify.VerificationError as error:
+        logger.warning("webhook for connection %s refused: %s", connection.pk, error.reason)
+        return refuse(401, f"signature verification failed: {error.reason}")
+    try:
+        payload = parse_payload(scheme, delivery, content_type)
+    except ValueError as error:
+        return refuse(400, str(error))
+    handshake = verify.handshake_response(scheme, delivery, secret)
+    if handshake is not None:
+        status, text, kind = handshake
+        return Answer(status, text, kind)
+    event_type = event_type_of(scheme, delivery, payload)
+    return store(connection, spec, delivery, event_type)
+
+
+def store(
+    connection: Connection, spec: ProviderSpec, delivery: verify.Delivery, event_type: str
+) -> Answer:
+    if connection.status == Connection.Status.PAUSED:
+        status = InboundEvent.Status.HELD
+    elif event_type not in spec.webhook_events:
+        status = InboundEvent.Status.IGNORED
+    else:
+        status = InboundEvent.Status.RECEIVED
+    values = {
+        "connection": connection.pk,
+        "provider": spec.key,
+        "dedup_key": dedup_key_of(spec.webhook_scheme, delivery, event_type),
+        "event_type": event_type[:200],
+        "body": delivery.body,
+        "headers": storable_headers(dict(delivery.headers)),
+        "status": status,
+        "attempts": 0,
+        "last_error": "",
+        "outcome": "" if status != InboundEvent.Status.IGNORED else "unsupported event type",
+        "received_at": timezone.now(),
+    }
+    # One statement, committed on its own (autocommit): the event is durable once it returns,
+    # and on_commit then queues processing at once (or after an enclosing transaction commits).
+    event_id = insert_unless_exists(InboundEvent, values, unique=("connection", "dedup_key"))
+    if event_id is not None and status == InboundEvent.Status.RECEIVED:
+        from .dispatch import queue_processing
+
+        transaction.on_commit(lambda: queue_processing(event_id, connection.organization_id))
+    if event_id is None:
+        return Answer(200, {"status": "duplicate"})
+    code = 200 if status == InboundEvent.Status.RECEIVED else 202
+    return Answer(code, {"id": event_id, "status": status})

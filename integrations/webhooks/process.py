@@ -1,0 +1,133 @@
+"""Processing one stored inbound event, at most once in effect.
+
+The record is fetched back from the provider (when the webhook carries only an id) outside any
+transaction; then, with the event row locked, its records are stored and the event is marked
+processed in one transaction. A worker killed before that commit leaves the event `received`,
+so a retry or the sweep processes it again, once; a duplicate task finds it already processed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from django.db import transaction
+from django.utils import timezone
+
+from integrations import services
+from integrations.adapters.base import ExternalRecord, WebhookItem
+from integrations.errors import ProviderError
+from integrations.models import InboundEvent
+from integrations.sync.records import store_record
+
+logger = logging.getLogger(__name__)
+
+
+class PermanentFailure(Exception):
+    """Processing can never succeed for this event; it waits in the admin with the reason."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    summary: str
+
+
+def payload_of(event: InboundEvent):
+    body = bytes(event.body)
+    if not body:
+        return {}
+    content_type = next(
+        (v for k, v in event.headers.items() if k.lower() == "content-type"), "application/json"
+    )
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return dict(parse_qsl(body.decode(), keep_blank_values=True))
+    return json.loads(body)
+
+
+def record_for(adapter, item: WebhookItem) -> ExternalRecord:
+    """The record as the provider holds it; one the provider no longer has counts as deleted."""
+    if item.record is not None:
+        return item.record
+    try:
+        return adapter.fetch(item.resource, item.external_id)
+    except ProviderError as error:
+        if error.kind not in ("not_found", "gone"):
+            raise
+        resource = adapter.spec.resources[item.resource]
+        return ExternalRecord(
+            resource=item.resource,
+            kind=resource.maps_to,
+            external_id=item.external_id,
+            fields={},
+            deleted=True,
+        )
+
+
+def process(event_id: int) -> Outcome:
+    """Process one event. Raises ProviderError (retryable or not) or PermanentFailure."""
+    event = InboundEvent.objects.select_related("connection").get(pk=event_id)
+    if event.status != InboundEvent.Status.RECEIVED:
+        return Outcome(event.status, f"already {event.status}")
+    connection = event.connection
+    adapter = services.adapter_for(connection)
+    try:
+        items = adapter.parse_webhook(event.event_type, payload_of(event))
+    except (ValueError, KeyError, TypeError) as error:
+        raise PermanentFailure(f"the payload cannot be read: {error}") from error
+    fetched = [(item, record_for(adapter, item)) for item in items]
+
+    with transaction.atomic():
+        locked = InboundEvent.objects.select_for_update().get(pk=event_id)
+        if locked.status != InboundEvent.Status.RECEIVED:
+            return Outcome(locked.status, f"already {locked.status}")
+        results = [
+            store_record(connection, record, occurred_at=item.occurred_at)[0]
+            for item, record in fetched
+        ]
+        locked.status = InboundEvent.Status.PROCESSED
+        locked.attempts += 1
+        locked.processed_at = timezone.now()
+        locked.last_error = ""
+        locked.next_attempt_at = None
+        locked.outcome = summarize(fetched, results)
+        locked.save(
+            update_fields=[
+                "status",
+                "attempts",
+                "processed_at",
+                "last_error",
+                "next_attempt_at",
+                "outcome",
+            ]
+        )
+    return Outcome(locked.status, locked.outcome)
+
+
+def summarize(fetched, results: list[str]) -> str:
+    if not fetched:
+        return "nothing to apply"
+    parts = [
+        f"{item.resource} {item.external_id}: {result}"
+        for (item, _), result in zip(fetched, results, strict=True)
+    ]
+    return "; ".join(parts)[:300]
+
+
+def record_attempt_failed(event_id: int, reason: str, *, final: bool, next_attempt_at=None) -> None:
+    """Note a failed attempt in its own transaction (the processing one rolled back)."""
+    with transaction.atomic():
+        event = InboundEvent.objects.select_for_update().get(pk=event_id)
+        if event.status != InboundEvent.Status.RECEIVED:
+            return
+        event.attempts += 1
+        event.last_error = reason[:2000]
+        event.next_attempt_at = None if final else next_attempt_at
+        if final:
+            event.status = InboundEvent.Status.FAILED
+        event.save(update_fields=["attempts", "last_error", "next_attempt_at", "status"])
+    logger.warning(
+        "inbound event %s attempt failed%s: %s", event_id, " for good" if final else "", reason
+    )

@@ -1,0 +1,172 @@
+"""The webhook endpoints: one unguessable URL per connection, one fixed URL per provider that
+posts every account's events to a single address (Slack's Events API, WhatsApp)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from integrations.http import dig
+from integrations.models import Connection
+from integrations.registry import get_provider
+
+from . import ingest, verify
+
+RESPONSES = {
+    200: OpenApiResponse(
+        description="Stored and queued, or a duplicate (acknowledged, not "
+        "processed again), or a subscription handshake."
+    ),
+    202: OpenApiResponse(
+        description="Stored as ignored (unsupported event type) or held (the connection is paused)."
+    ),
+    400: OpenApiResponse(description="Malformed body or wrong Content-Type."),
+    401: OpenApiResponse(description="Missing or bad signature, or a stale timestamp."),
+    404: OpenApiResponse(description="No such connection."),
+    413: OpenApiResponse(description="Body larger than WEBHOOK_MAX_BODY_BYTES."),
+}
+
+
+def delivery_from(request) -> verify.Delivery:
+    public = getattr(settings, "PUBLIC_URL", "")
+    url = public.rstrip("/") + request.get_full_path() if public else request.build_absolute_uri()
+    return verify.Delivery(
+        body=request.body,
+        headers=dict(request.headers),
+        url=url,
+        query={key: request.GET.get(key) for key in request.GET},
+    )
+
+
+def respond(answer: ingest.Answer) -> HttpResponse:
+    if isinstance(answer.data, str):
+        return HttpResponse(answer.data, status=answer.status, content_type=answer.content_type)
+    return JsonResponse(answer.data, status=answer.status)
+
+
+def too_large(request) -> HttpResponse | None:
+    """Refuse an oversized body from its Content-Length, before reading it."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return respond(ingest.refuse(400, "Content-Length is not a number"))
+    if length > ingest.max_body_bytes():
+        return respond(
+            ingest.refuse(413, f"the body is larger than {ingest.max_body_bytes()} bytes")
+        )
+    return None
+
+
+class WebhookView(APIView):
+    """Providers authenticate with signatures, not sessions or tokens."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+    parser_classes: list = []
+
+
+class ConnectionWebhookView(WebhookView):
+    @extend_schema(
+        summary="Receive a webhook for one connection",
+        description=(
+            "The connection's unguessable URL. The body is verified in the provider's own "
+            "scheme (or, for providers that do not sign, with the connection's shared secret "
+            "in X-WedSync-Secret, `Authorization: Bearer`, or the `key` query parameter), "
+            "stored durably with a dedup key, acknowledged, then processed in the background."
+        ),
+        request=OpenApiTypes.BINARY,
+        responses=RESPONSES,
+        tags=["webhooks"],
+    )
+    def post(self, request, token: str):
+        refused = too_large(request)
+        if refused:
+            return refused
+        connection = (
+            Connection.objects.exclude(status=Connection.Status.REVOKED)
+            .filter(webhook_token=token)
+            .first()
+        )
+        if connection is None:
+            return respond(ingest.refuse(404, "no connection has this webhook URL"))
+        try:
+            spec = connection.spec
+        except LookupError:
+            return respond(ingest.refuse(404, "this connection's provider is no longer offered"))
+        answer = ingest.receive(
+            connection,
+            spec,
+            delivery_from(request),
+            method=request.method,
+            content_type=request.content_type or "",
+        )
+        return respond(answer)
+
+    @extend_schema(exclude=True)
+    def get(self, request, token: str):
+        """Subscription handshakes (WhatsApp hub.challenge)."""
+        return self.post(request, token)
+
+
+class ProviderWebhookView(WebhookView):
+    @extend_schema(
+        summary="Receive a webhook at a provider's fixed URL",
+        description=(
+            "For providers that post every account's events to one URL. The signature is "
+            "checked with our app's signing secret for that provider; the connection is the "
+            "one whose account id the body names."
+        ),
+        request=OpenApiTypes.BINARY,
+        responses=RESPONSES,
+        tags=["webhooks"],
+    )
+    def post(self, request, provider: str):
+        refused = too_large(request)
+        if refused:
+            return refused
+        try:
+            spec = get_provider(provider)
+        except LookupError:
+            return respond(ingest.refuse(404, f"unknown provider '{provider}'"))
+        secret = settings.WEBHOOK_APP_SECRETS.get(spec.key)
+        if spec.webhook_route != "provider" or not secret:
+            return respond(ingest.refuse(404, f"{spec.name} posts to each connection's own URL"))
+        delivery = delivery_from(request)
+        if request.method == "GET" or "validationToken" in delivery.query:
+            handshake = verify.handshake_response(spec.webhook_scheme, delivery, secret)
+            if handshake is None:
+                return respond(ingest.refuse(405, "this endpoint takes POST"))
+            return respond(ingest.Answer(*handshake))
+        try:
+            verify.verify(spec.webhook_scheme, delivery, secret)
+        except verify.VerificationError as error:
+            ingest.logger.warning("%s webhook refused: %s", spec.key, error.reason)
+            return respond(ingest.refuse(401, f"signature verification failed: {error.reason}"))
+        try:
+            payload = ingest.parse_payload(spec.webhook_scheme, delivery, request.content_type)
+        except ValueError as error:
+            return respond(ingest.refuse(400, str(error)))
+        handshake = verify.handshake_response(spec.webhook_scheme, delivery, secret)
+        if handshake is not None:
+            return respond(ingest.Answer(*handshake))
+        account = dig(payload, spec.webhook_account_path)
+        connection = (
+            Connection.objects.exclude(status=Connection.Status.REVOKED)
+            .filter(provider=spec.key, external_account_id=str(account or ""))
+            .first()
+            if account
+            else None
+        )
+        if connection is None:
+            return respond(ingest.refuse(404, f"no connection for this {spec.name} account"))
+        event_type = ingest.event_type_of(spec.webhook_scheme, delivery, payload)
+        return respond(ingest.store(connection, spec, delivery, event_type))
+
+    @extend_schema(exclude=True)
+    def get(self, request, provider: str):
+        return self.post(request, provider)

@@ -1,0 +1,219 @@
+"""The per-connection webhook endpoint: verified, durable before the 2xx, processed once."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from integrations import services
+from integrations.models import Connection, InboundEvent, RecordLink
+from integrations.tasks import process_inbound_event, sweep_inbound_events
+from tests.integrations.inbound.conftest import inbound_url
+
+pytestmark = pytest.mark.django_db
+
+
+def bridge_body(
+    event="timeline_item.updated", record_id="tl-1", occurred_at="2027-02-27T10:00:00Z", **data
+) -> bytes:
+    data = data or {"title": "Ceremony", "starts_at": "2027-02-27T15:30:00+00:00"}
+    return json.dumps(
+        {"event": event, "id": record_id, "occurred_at": occurred_at, "data": data}
+    ).encode()
+
+
+def post(client, connection, body: bytes, *, secret=None, content_type="application/json", **extra):
+    headers = {"HTTP_X_WEDSYNC_SECRET": secret} if secret else {}
+    return client.post(inbound_url(connection), body, content_type=content_type, **headers, **extra)
+
+
+def test_a_verified_delivery_is_stored_then_processed_after_commit(
+    client, bridge, eager_celery, django_capture_on_commit_callbacks
+):
+    connection, secret = bridge
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = post(client, connection, bridge_body(), secret=secret)
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "received"
+    assert len(callbacks) == 1  # the task is queued only once the event is committed
+    event = InboundEvent.objects.get(pk=response.json()["id"])
+    assert event.status == InboundEvent.Status.PROCESSED
+    assert event.attempts == 1
+    assert bytes(event.body) == bridge_body()
+    assert "X-Wedsync-Secret" not in event.headers and "X-WedSync-Secret" not in event.headers
+    assert secret not in json.dumps(event.headers)
+    link = RecordLink.objects.get(connection=connection, external_id="tl-1")
+    assert link.kind == "timeline_item"
+    assert link.snapshot["title"] == "Ceremony"
+
+
+@pytest.mark.parametrize(
+    "secret, reason",
+    [(None, "missing"), ("not-the-secret", "bad"), ("", "missing")],
+)
+def test_a_missing_or_wrong_secret_is_refused_and_nothing_is_stored(client, bridge, secret, reason):
+    connection, _ = bridge
+    response = post(client, connection, bridge_body(), secret=secret)
+    assert response.status_code == 401
+    assert "signature verification failed" in response.json()["error"]
+    assert not InboundEvent.objects.exists()
+
+
+def test_the_secret_never_reaches_the_log(client, bridge, caplog):
+    connection, secret = bridge
+    post(client, connection, bridge_body(), secret=secret + "x")
+    assert secret not in caplog.text
+
+
+def test_an_unknown_or_revoked_connection_is_404(client, bridge):
+    connection, secret = bridge
+    response = client.post(
+        "/api/integrations/inbound/nope/", b"{}", content_type="application/json"
+    )
+    assert response.status_code == 404
+    services.disconnect(connection)
+    assert post(client, connection, bridge_body(), secret=secret).status_code == 404
+
+
+def test_malformed_json_and_wrong_content_type_are_400(client, bridge):
+    connection, secret = bridge
+    response = post(client, connection, b"{not json", secret=secret)
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["error"]
+    response = post(client, connection, bridge_body(), secret=secret, content_type="text/plain")
+    assert response.status_code == 400
+    assert "Content-Type" in response.json()["error"]
+    assert not InboundEvent.objects.exists()
+
+
+def test_an_oversized_body_is_413(client, bridge, settings):
+    settings.WEBHOOK_MAX_BODY_BYTES = 1000
+    connection, secret = bridge
+    body = bridge_body(title="x" * 2000)
+    assert post(client, connection, body, secret=secret).status_code == 413
+    assert not InboundEvent.objects.exists()
+
+
+def test_an_unsupported_event_type_is_recorded_as_ignored(client, bridge):
+    connection, secret = bridge
+    response = post(client, connection, bridge_body(event="invoice.viewed"), secret=secret)
+    assert response.status_code == 202
+    event = InboundEvent.objects.get()
+    assert event.status == InboundEvent.Status.IGNORED
+    assert event.outcome == "unsupported event type"
+
+
+def test_a_duplicate_is_acknowledged_and_processed_once(
+    client, bridge, eager_celery, django_capture_on_commit_callbacks
+):
+    connection, secret = bridge
+    with django_capture_on_commit_callbacks(execute=True):
+        first = post(client, connection, bridge_body(), secret=secret)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        second = post(client, connection, bridge_body(), secret=secret)
+    assert first.status_code == 200 and second.status_code == 200
+    assert second.json() == {"status": "duplicate"}
+    assert callbacks == []  # nothing queued for the duplicate
+    assert InboundEvent.objects.count() == 1
+    assert InboundEvent.objects.get().attempts == 1
+
+
+def test_a_paused_connection_holds_events_until_resumed(
+    client, bridge, eager_celery, django_capture_on_commit_callbacks
+):
+    connection, secret = bridge
+    services.pause(connection)
+    response = post(client, connection, bridge_body(), secret=secret)
+    assert response.status_code == 202
+    assert response.json()["status"] == "held"
+    assert not RecordLink.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resume(Connection.objects.get(pk=connection.pk))
+    assert InboundEvent.objects.get().status == InboundEvent.Status.PROCESSED
+    assert RecordLink.objects.get().snapshot["title"] == "Ceremony"
+
+
+def test_out_of_order_deliveries_end_in_the_newest_state(
+    client, bridge, eager_celery, django_capture_on_commit_callbacks
+):
+    connection, secret = bridge
+    newer = bridge_body(
+        occurred_at="2027-02-27T11:00:00Z", title="Ceremony", starts_at="2027-02-27T16:00:00+00:00"
+    )
+    older = bridge_body(
+        occurred_at="2027-02-27T10:00:00Z", title="Ceremony", starts_at="2027-02-27T15:30:00+00:00"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, connection, newer, secret=secret).status_code == 200
+        assert post(client, connection, older, secret=secret).status_code == 200
+    link = RecordLink.objects.get()
+    assert link.snapshot["starts_at"] == "2027-02-27T16:00:00+00:00"
+    assert InboundEvent.objects.filter(status="processed").count() == 2
+    assert "stale" in InboundEvent.objects.order_by("pk").last().outcome
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: not an Exception, so no handler in the task catches it."""
+
+
+def test_a_worker_killed_mid_processing_leaves_the_event_to_be_processed_again_once(
+    client, bridge, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
+    connection, secret = bridge
+    response = post(client, connection, bridge_body(), secret=secret)  # task not run
+    event_id = response.json()["id"]
+
+    from integrations.webhooks import process as processing
+
+    real_store = processing.store_record
+
+    def store_then_die(*args, **kwargs):
+        real_store(*args, **kwargs)  # the record is written inside the transaction...
+        raise WorkerKilled  # ...and the process dies before the commit
+
+    monkeypatch.setattr(processing, "store_record", store_then_die)
+    with pytest.raises(WorkerKilled):
+        process_inbound_event.apply(args=[event_id])
+    assert InboundEvent.objects.get(pk=event_id).status == InboundEvent.Status.RECEIVED
+    assert not RecordLink.objects.exists()  # nothing half-written
+
+    monkeypatch.setattr(processing, "store_record", real_store)
+    queued = []
+    monkeypatch.setattr(
+        "integrations.webhooks.dispatch.queue_processing",
+        lambda event, organization: queued.append(event),
+    )
+    assert sweep_inbound_events.apply().get() == 1
+    assert queued == [event_id]
+    process_inbound_event.apply(args=[event_id])
+    process_inbound_event.apply(args=[event_id])  # a second copy of the task changes nothing
+    event = InboundEvent.objects.get(pk=event_id)
+    assert event.status == InboundEvent.Status.PROCESSED
+    assert event.attempts == 1
+    assert RecordLink.objects.count() == 1
+
+
+def test_the_sweep_leaves_recent_and_finished_events_alone(client, bridge, monkeypatch):
+    connection, secret = bridge
+    post(client, connection, bridge_body(), secret=secret)
+    queued = []
+    monkeypatch.setattr(
+        "integrations.webhooks.dispatch.queue_processing",
+        lambda event, organization: queued.append(event),
+    )
+    assert sweep_inbound_events.apply().get() == 0  # within the grace period
+    assert queued == []
+
+
+def test_a_payload_that_cannot_be_applied_fails_with_its_reason(
+    client, bridge, eager_celery, django_capture_on_commit_callbacks
+):
+    connection, secret = bridge
+    body = json.dumps({"event": "contact.updated", "data": {"name": "Ana"}}).encode()  # no id
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, connection, body, secret=secret)
+    event = InboundEvent.objects.get()
+    assert event.status == InboundEvent.Status.FAILED
+    assert "no 'id'" in event.last_error
