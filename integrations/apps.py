@@ -9,8 +9,13 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         """A bad provider spec stops start-up, naming the provider and the field."""
+        from wedsync.changes import add_listener
+
         from .registry import validate_all
         from .specs import SpecError
+        from .sync.outbox import on_change
+
+        add_listener(on_change)  # our changes reach the outbox in their own transaction
 
         try:
             validate_all()

@@ -70,3 +70,39 @@ def sweep_inbound_events() -> int:
         queue_processing(event_id, organization_id)
         count += 1
     return count
+
+
+@shared_task(acks_late=True)
+def push_connection(connection_id: str) -> str:
+    """Push one connection's outbox; a retry is scheduled for what could not go yet."""
+    from integrations.sync import push
+    from integrations.sync.dispatch import queue_push
+
+    run = push.push_connection(connection_id)
+    if run.retry_at is not None and not run.held.startswith("another"):
+        delay = max(0.0, (run.retry_at - timezone.now()).total_seconds())
+        queue_push(connection_id, countdown=delay)
+    return f"sent {run.sent}, failed {run.failed}{', ' + run.held if run.held else ''}"
+
+
+@shared_task
+def push_due_outboxes() -> int:
+    """Queue a push for every connection with due changes: covers a lost task or a worker
+    killed mid-push (its lease expires, the change is still pending)."""
+    from integrations.models import Connection, OutboundChange
+    from integrations.sync.dispatch import queue_push
+
+    now = timezone.now()
+    due = (
+        OutboundChange.objects.filter(status=OutboundChange.Status.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .exclude(connection__push_lease_until__gt=now)
+        .exclude(connection__status__in=[Connection.Status.PAUSED, Connection.Status.REVOKED])
+        .values_list("connection_id", flat=True)
+        .distinct()
+    )
+    count = 0
+    for connection_id in due:
+        queue_push(connection_id)
+        count += 1
+    return count

@@ -228,12 +228,19 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ROUTES = {
     "integrations.tasks.process_inbound_event": {"queue": queues.WEBHOOKS},
     "integrations.tasks.sweep_inbound_events": {"queue": queues.DEFAULT},
+    "integrations.tasks.push_connection": {"queue": queues.SYNC},
+    "integrations.tasks.push_due_outboxes": {"queue": queues.DEFAULT},
 }
 # Written into django-celery-beat's tables when beat starts; editable in the admin after that.
 CELERY_BEAT_SCHEDULE = {
     "sweep-inbound-events": {
         "task": "integrations.tasks.sweep_inbound_events",
         "schedule": 60.0,
+        "options": {"queue": queues.DEFAULT},
+    },
+    "push-due-outboxes": {
+        "task": "integrations.tasks.push_due_outboxes",
+        "schedule": 30.0,
         "options": {"queue": queues.DEFAULT},
     },
 }

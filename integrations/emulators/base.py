@@ -120,6 +120,11 @@ class Emulator:
         with self.lock:
             self._faults.append(Fault(status, times, retry_after, path_prefix, delay_s))
 
+    def clear_faults(self) -> None:
+        """The provider is healthy again: drop every fault not yet served."""
+        with self.lock:
+            self._faults.clear()
+
     def _take_fault(self, path: str) -> Fault | None:
         with self.lock:
             for fault in self._faults:

@@ -3,5 +3,14 @@
 from .connection import Connection, new_webhook_token
 from .inbound import InboundEvent
 from .record_link import RecordLink
+from .sync import IntegrationEvent, OutboundChange, SyncRun
 
-__all__ = ["Connection", "InboundEvent", "RecordLink", "new_webhook_token"]
+__all__ = [
+    "Connection",
+    "InboundEvent",
+    "IntegrationEvent",
+    "OutboundChange",
+    "RecordLink",
+    "SyncRun",
+    "new_webhook_token",
+]

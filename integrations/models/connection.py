@@ -46,6 +46,19 @@ class Connection(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
+    circuit_open_until = models.DateTimeField(
+        null=True, blank=True, help_text="After repeated failures, calls wait until then."
+    )
+    push_lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="One pusher at a time per connection keeps its changes in order.",
+    )
+    sync_interval_minutes = models.PositiveIntegerField(
+        default=15, help_text="How often the scheduled pull runs (0: never)."
+    )
+    next_sync_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

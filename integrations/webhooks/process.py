@@ -20,7 +20,8 @@ from integrations import services
 from integrations.adapters.base import ExternalRecord, WebhookItem
 from integrations.errors import ProviderError
 from integrations.models import InboundEvent
-from integrations.sync.records import store_record
+from integrations.sync.apply import apply_record
+from integrations.sync.records import CREATED, UPDATED, store_record
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +84,12 @@ def process(event_id: int) -> Outcome:
         locked = InboundEvent.objects.select_for_update().get(pk=event_id)
         if locked.status != InboundEvent.Status.RECEIVED:
             return Outcome(locked.status, f"already {locked.status}")
-        results = [
-            store_record(connection, record, occurred_at=item.occurred_at)[0]
-            for item, record in fetched
-        ]
+        results = []
+        for item, record in fetched:
+            stored, link = store_record(connection, record, occurred_at=item.occurred_at)
+            if stored in (CREATED, UPDATED):
+                stored = apply_record(connection, link, record)
+            results.append(stored)
         locked.status = InboundEvent.Status.PROCESSED
         locked.attempts += 1
         locked.processed_at = timezone.now()

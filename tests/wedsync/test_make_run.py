@@ -50,9 +50,18 @@ def test_make_run_starts_everything_and_ctrl_c_stops_it(tmp_path):
             stderr=subprocess.STDOUT,
         )
     try:
-        banner = wait_for(
-            lambda: "Press Ctrl-C" in output.read_text() and output.read_text(), 150, "the banner"
-        )
+        try:
+            banner = wait_for(
+                lambda: "Press Ctrl-C" in output.read_text() and output.read_text(),
+                150,
+                "the banner",
+            )
+        except AssertionError as error:
+            logs = tmp_path / "run" / "logs"
+            tails = (
+                {p.name: p.read_text()[-1500:] for p in logs.glob("*.log")} if logs.exists() else {}
+            )
+            raise AssertionError(f"{error}\n{output.read_text()[-3000:]}\n{tails}") from None
         base = f"http://127.0.0.1:{port}"
         assert f"Admin           {base}/admin/" in banner
         assert "/ws/weddings/<wedding id>/" in banner

@@ -1,4 +1,4 @@
-"""Fixtures for inbound webhooks: Celery runs tasks in-process once the transaction commits."""
+"""Fixtures for inbound webhooks."""
 
 from __future__ import annotations
 
@@ -6,15 +6,6 @@ import pytest
 
 from integrations import services
 from tests.factories import OrganizationFactory
-from wedsync.celery import app as celery_app
-
-
-@pytest.fixture
-def eager_celery():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

@@ -69,8 +69,12 @@ class GoogleCalendarAdapter(RestAdapter):
             if ours in fields:
                 event[mapping[ours]] = fields[ours] or ""
         zone = fields.get("time_zone")
+        times = dict(fields)
+        if times.get("starts_at") and not times.get("ends_at") and "starts_at" in fields:
+            # Google requires an end; a moment in our timeline is a zero-length event there.
+            times["ends_at"] = times["starts_at"]
         for ours, key in (("starts_at", "start"), ("ends_at", "end")):
-            value = fields.get(ours)
+            value = times.get(ours)
             if value is None:
                 continue
             text = value.isoformat() if hasattr(value, "isoformat") else str(value)

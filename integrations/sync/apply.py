@@ -1,0 +1,162 @@
+"""Applying what a provider holds to our wedding data (last writer wins until conflicts land).
+
+A record changes our model only where a field differs, so a provider echoing back what we pushed
+changes nothing and fires nothing: no echo loops. Every applied change goes through
+wedsync.changes.record_change with its source connection, which writes the outbox rows for every
+other system (never the source) and broadcasts on the wedding's socket, and into the integration
+event log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from integrations.adapters.base import ExternalRecord
+from integrations.adapters.rest import parse_timestamp
+from integrations.models import Connection, IntegrationEvent, RecordLink
+from wedsync.changes import record_change
+from wedsync.live import EventType
+from wedsync.models import TimelineItem, Wedding
+
+TIMELINE_FIELDS = ("title", "starts_at", "ends_at", "location", "notes")
+
+
+def timeline_values(record: ExternalRecord) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in TIMELINE_FIELDS:
+        if name not in record.fields:
+            continue
+        value = record.fields[name]
+        if name in ("starts_at", "ends_at"):
+            value = value if isinstance(value, dt.datetime) else parse_timestamp(value)
+        elif value is None:
+            value = ""
+        values[name] = value
+    return values
+
+
+def apply_record(connection: Connection, link: RecordLink, record: ExternalRecord) -> str:
+    """Apply one stored record to our models; returns what happened, in a few words."""
+    if record.kind == "timeline_item":
+        return apply_timeline_item(connection, link, record)
+    if record.kind == "wedding":
+        return apply_wedding(connection, link, record)
+    return "stored"
+
+
+def wedding_for(connection: Connection, link: RecordLink) -> Wedding | None:
+    wedding_id = connection.config.get("wedding_id")
+    if not wedding_id:
+        return None
+    return Wedding.objects.filter(
+        pk=wedding_id, participants__organization_id=connection.organization_id
+    ).first()
+
+
+def log(connection: Connection, wedding: Wedding, event_type: str, summary: str, data) -> None:
+    IntegrationEvent.objects.create(
+        wedding=wedding,
+        event_type=event_type,
+        source_connection=connection,
+        source_system=connection.provider,
+        affected_organizations=[
+            o
+            for o in wedding.participants.values_list("organization_id", flat=True)
+            if o != connection.organization_id
+        ],
+        is_wedding_day=wedding.is_today(),
+        summary=summary[:300],
+        data=data,
+    )
+
+
+def apply_timeline_item(connection: Connection, link: RecordLink, record: ExternalRecord) -> str:
+    item = (
+        TimelineItem.objects.select_for_update()
+        .select_related("wedding")
+        .filter(pk=link.object_id)
+        .first()
+        if link.object_id
+        else None
+    )
+    if record.deleted:
+        if item is None:
+            return "deleted (not linked)"
+        wedding, item_id = item.wedding, item.pk
+        item.delete()
+        record_change(
+            wedding.pk,
+            EventType.TIMELINE_ITEM_DELETED,
+            {"id": str(item_id)},
+            source_connection_id=connection.pk,
+        )
+        log(
+            connection,
+            wedding,
+            IntegrationEvent.Type.WEDDING_TIMELINE_UPDATE,
+            f"{connection.provider_name} deleted a timeline item",
+            {"id": str(item_id)},
+        )
+        return "deleted"
+    values = timeline_values(record)
+    created = item is None
+    if created:
+        wedding = wedding_for(connection, link)
+        if wedding is None or not values.get("starts_at") or not values.get("title"):
+            return "not applied: no wedding is mapped to this connection"
+        item = TimelineItem(wedding=wedding)
+    changed = [name for name, value in values.items() if getattr(item, name) != value]
+    if not created and not changed:
+        return "unchanged"
+    for name in changed:
+        setattr(item, name, values[name])
+    item.save()
+    if link.object_id != item.pk:
+        link.object_id = item.pk
+        link.save(update_fields=["object_id", "updated_at"])
+    data = {
+        "id": str(item.pk),
+        "title": item.title,
+        "starts_at": item.starts_at.isoformat(),
+        "changed": changed,
+    }
+    event = EventType.TIMELINE_ITEM_CREATED if created else EventType.TIMELINE_ITEM_UPDATED
+    record_change(item.wedding_id, event, data, source_connection_id=connection.pk)
+    log(
+        connection,
+        item.wedding,
+        IntegrationEvent.Type.WEDDING_TIMELINE_UPDATE,
+        f"{connection.provider_name} {'added' if created else 'changed'} {item.title}",
+        data,
+    )
+    return "created" if created else f"updated {', '.join(changed)}"
+
+
+def apply_wedding(connection: Connection, link: RecordLink, record: ExternalRecord) -> str:
+    wedding = (
+        Wedding.objects.filter(pk=link.object_id).first()
+        if link.object_id
+        else wedding_for(connection, link)
+    )
+    if wedding is None or record.deleted:
+        return "not applied: no wedding is mapped to this connection"
+    guest_count = record.fields.get("guest_count")
+    if guest_count in (None, "") or int(guest_count) == wedding.guest_count:
+        return "unchanged"
+    before = wedding.guest_count
+    wedding.guest_count = int(guest_count)
+    wedding.save(update_fields=["guest_count", "updated_at"])
+    if link.object_id != wedding.pk:
+        link.object_id = wedding.pk
+        link.save(update_fields=["object_id", "updated_at"])
+    data = {"id": str(wedding.pk), "guest_count": wedding.guest_count, "before": before}
+    record_change(wedding.pk, EventType.GUEST_LIST_UPDATE, data, source_connection_id=connection.pk)
+    log(
+        connection,
+        wedding,
+        IntegrationEvent.Type.GUEST_LIST_UPDATE,
+        f"{connection.provider_name}: guest count {before} -> {wedding.guest_count}",
+        data,
+    )
+    return "updated guest_count"

@@ -1,0 +1,98 @@
+"""The transactional outbox: a change of ours becomes one row per connection that wants it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django.db import transaction
+
+from integrations.models import Connection, OutboundChange
+from integrations.registry import get_provider
+from wedsync.live import EventType
+from wedsync.models import TimelineItem
+
+# event type -> (canonical kind, action)
+CHANGES = {
+    EventType.TIMELINE_ITEM_CREATED: ("timeline_item", OutboundChange.Action.CREATE),
+    EventType.TIMELINE_ITEM_UPDATED: ("timeline_item", OutboundChange.Action.UPDATE),
+    EventType.TIMELINE_ITEM_DELETED: ("timeline_item", OutboundChange.Action.DELETE),
+}
+
+
+def timeline_fields(item: TimelineItem, zone: str) -> dict[str, Any]:
+    """Our fields as adapters take them: times in the wedding's zone, with that zone named."""
+    local = zoneinfo.ZoneInfo(zone)
+
+    def when(value: dt.datetime | None) -> str | None:
+        return value.astimezone(local).isoformat() if value else None
+
+    return {
+        "title": item.title,
+        "starts_at": when(item.starts_at),
+        "ends_at": when(item.ends_at),
+        "location": item.location,
+        "notes": item.notes,
+        "time_zone": zone,
+    }
+
+
+def subscribers(wedding_id, kind: str, *, exclude=None) -> list[Connection]:
+    """Active connections of the wedding's organizations whose provider takes `kind` pushes."""
+    connections = Connection.objects.filter(
+        organization__participations__wedding_id=wedding_id,
+        status__in=[Connection.Status.ACTIVE, Connection.Status.ERROR, Connection.Status.PAUSED],
+    ).distinct()
+    if exclude is not None:
+        connections = connections.exclude(pk=exclude)
+    wanted = []
+    for connection in connections:
+        try:
+            spec = get_provider(connection.provider)
+        except LookupError:
+            continue
+        if spec.has("push") and any(r.maps_to == kind for r in spec.resources.values()):
+            wanted.append(connection)
+    return wanted
+
+
+def on_change(wedding_id, event_type, data: dict[str, Any], source_connection_id) -> None:
+    """The listener wedsync.changes calls inside the change's transaction."""
+    if event_type not in CHANGES:
+        return
+    kind, action = CHANGES[event_type]
+    object_id = data.get("id")
+    if not object_id:
+        return
+    fields: dict[str, Any] = {}
+    if action != OutboundChange.Action.DELETE:
+        item = TimelineItem.objects.select_related("wedding").filter(pk=object_id).first()
+        if item is None:
+            return
+        fields = timeline_fields(item, item.wedding.time_zone)
+    enqueue(wedding_id, kind, object_id, action, fields, source_connection_id)
+
+
+def enqueue(wedding_id, kind, object_id, action, fields, source_connection_id=None) -> int:
+    targets = subscribers(wedding_id, kind, exclude=source_connection_id)
+    rows = OutboundChange.objects.bulk_create(
+        OutboundChange(
+            connection=connection,
+            wedding_id=wedding_id,
+            kind=kind,
+            object_id=object_id,
+            action=action,
+            fields=fields,
+            source_connection_id=source_connection_id,
+        )
+        for connection in targets
+    )
+    if rows:
+        from integrations.sync.dispatch import queue_push
+
+        for connection in targets:
+            transaction.on_commit(
+                lambda c=connection: queue_push(c.pk, wedding_id=wedding_id), robust=True
+            )
+    return len(rows)

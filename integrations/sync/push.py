@@ -1,0 +1,233 @@
+"""Pushing a connection's outbox: in order, idempotently, conditionally, behind a breaker.
+
+One pusher per connection at a time (a lease on the connection row), oldest change first, so
+changes to one record arrive in the order they were made. Creates use ids we choose where the
+provider allows, so a create retried after a crash finds its own record; updates carry the
+etag, and a 412 means fetch the current version and write again (ours is the later change).
+A retryable failure stops the run and schedules the next try with backoff (Retry-After wins);
+a permanent one marks that change failed, with its reason, and the run goes on. After
+BREAKER_THRESHOLD failures in a row the connection's circuit opens; the first push after it
+closes again is the probe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations import services
+from integrations.adapters.base import Change, PushResult
+from integrations.errors import ProviderError
+from integrations.models import Connection, OutboundChange, RecordLink
+from integrations.sync.records import fields_hash, snapshot_of
+from wedsync.live import EventType, broadcast_on_commit
+
+logger = logging.getLogger(__name__)
+
+BREAKER_THRESHOLD = 5
+LEASE = dt.timedelta(seconds=120)
+HELD_STATUSES = (
+    Connection.Status.PAUSED,
+    Connection.Status.REVOKED,
+    Connection.Status.NEEDS_REAUTH,
+)
+
+
+@dataclass
+class PushRun:
+    sent: int = 0
+    failed: int = 0
+    retry_at: dt.datetime | None = None
+    held: str = ""
+
+
+def backoff(attempt: int, retry_after: float | None = None) -> dt.timedelta:
+    ceiling = min(600.0, 2.0 * 2 ** max(0, attempt - 1))
+    seconds = max(random.uniform(ceiling / 2, ceiling), retry_after or 0.0)  # noqa: S311
+    return dt.timedelta(seconds=seconds)
+
+
+def take_lease(connection_id) -> bool:
+    now = timezone.now()
+    return bool(
+        Connection.objects.filter(pk=connection_id)
+        .filter(Q(push_lease_until__isnull=True) | Q(push_lease_until__lt=now))
+        .update(push_lease_until=now + LEASE)
+    )
+
+
+def release_lease(connection_id) -> None:
+    Connection.objects.filter(pk=connection_id).update(push_lease_until=None)
+
+
+def resource_for(connection: Connection, kind: str) -> str:
+    return next(name for name, r in connection.spec.resources.items() if r.maps_to == kind)
+
+
+def push_connection(connection_id) -> PushRun:
+    """Push every due change of one connection; returns what happened."""
+    connection = Connection.objects.select_related("organization").get(pk=connection_id)
+    if connection.status in HELD_STATUSES:
+        return PushRun(held=f"connection {connection.status}")
+    now = timezone.now()
+    if connection.circuit_open_until and connection.circuit_open_until > now:
+        return PushRun(retry_at=connection.circuit_open_until, held="circuit open")
+    if not take_lease(connection.pk):
+        return PushRun(held="another pusher holds the lease")
+    run = PushRun()
+    try:
+        adapter = services.adapter_for(connection)
+        for change in OutboundChange.objects.filter(
+            connection=connection, status=OutboundChange.Status.PENDING
+        ).order_by("id"):
+            if change.next_attempt_at and change.next_attempt_at > timezone.now():
+                run.retry_at = change.next_attempt_at
+                break  # later changes wait: order per connection is kept
+            try:
+                result = push_one(adapter, connection, change)
+            except ProviderError as error:
+                if error.retryable:
+                    run.retry_at = schedule_retry(connection, change, error)
+                    break
+                fail(connection, change, error)
+                run.failed += 1
+                continue
+            mark_sent(connection, change, result)
+            run.sent += 1
+    finally:
+        release_lease(connection.pk)
+    return run
+
+
+def push_one(adapter, connection: Connection, change: OutboundChange) -> PushResult | None:
+    resource = resource_for(connection, change.kind)
+    link = RecordLink.objects.filter(
+        connection=connection, resource=resource, object_id=change.object_id
+    ).first()
+    action = change.action
+    if action == OutboundChange.Action.CREATE and link and not link.deleted:
+        action = OutboundChange.Action.UPDATE
+    elif action == OutboundChange.Action.UPDATE and (link is None or link.deleted):
+        action = OutboundChange.Action.CREATE
+    elif action == OutboundChange.Action.DELETE and (link is None or link.deleted):
+        return None  # never reached the provider: nothing to delete
+    request = Change(
+        resource=resource,
+        action=action,
+        fields=dict(change.fields),
+        our_id=str(change.object_id),
+        external_id=link.external_id if link and action != "create" else None,
+        version=(link.version or None) if link and action != "create" else None,
+    )
+    try:
+        return adapter.push(request)
+    except ProviderError as error:
+        if error.kind != "precondition_failed" or request.external_id is None:
+            raise
+        # Someone changed it since we last synced: ours is the later change, so write it over
+        # their current version (conflict detection sees theirs through the pull/webhook).
+        current = adapter.fetch(resource, request.external_id)
+        request.version = current.version
+        return adapter.push(request)
+
+
+@transaction.atomic
+def mark_sent(connection: Connection, change: OutboundChange, result: PushResult | None) -> None:
+    now = timezone.now()
+    if result is not None:
+        resource = resource_for(connection, change.kind)
+        deleted = change.action == OutboundChange.Action.DELETE
+        link, _ = RecordLink.objects.select_for_update().get_or_create(
+            connection=connection,
+            resource=resource,
+            external_id=result.external_id,
+            defaults={"kind": change.kind},
+        )
+        link.object_id = change.object_id
+        link.version = result.version or link.version
+        link.snapshot = {} if deleted else snapshot_of(change.fields)
+        link.fields_hash = fields_hash(link.snapshot, deleted)
+        link.deleted = deleted
+        link.save()
+        change.external_id = result.external_id
+    change.status = OutboundChange.Status.SENT
+    change.sent_at = now
+    change.attempts += 1
+    change.last_error = ""
+    change.save(update_fields=["status", "sent_at", "attempts", "last_error", "external_id"])
+    connection.refresh_from_db(fields=["consecutive_failures", "status", "circuit_open_until"])
+    connection.record_success()
+    connection.circuit_open_until = None
+    connection.save(
+        update_fields=["last_success_at", "consecutive_failures", "status", "circuit_open_until"]
+    )
+    broadcast_on_commit(
+        change.wedding_id,
+        EventType.SYNC_PUSH_SUCCEEDED,
+        {
+            "connection": str(connection.pk),
+            "provider": connection.provider,
+            "kind": change.kind,
+            "id": str(change.object_id),
+            "action": change.action,
+        },
+    )
+
+
+@transaction.atomic
+def schedule_retry(connection: Connection, change: OutboundChange, error: ProviderError):
+    change.attempts += 1
+    change.last_error = str(error)[:2000]
+    change.next_attempt_at = timezone.now() + backoff(change.attempts, error.retry_after)
+    change.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+    connection.refresh_from_db(fields=["consecutive_failures", "status"])
+    connection.record_failure(str(error))
+    retry_at = change.next_attempt_at
+    if connection.consecutive_failures >= BREAKER_THRESHOLD:
+        opened = timezone.now() + backoff(connection.consecutive_failures - BREAKER_THRESHOLD + 1)
+        connection.circuit_open_until = max(opened, retry_at)
+        retry_at = connection.circuit_open_until
+    connection.save(
+        update_fields=["last_error_at", "last_error", "consecutive_failures", "circuit_open_until"]
+    )
+    broadcast_on_commit(
+        change.wedding_id,
+        EventType.SYNC_PUSH_FAILED,
+        {
+            "connection": str(connection.pk),
+            "provider": connection.provider,
+            "id": str(change.object_id),
+            "retryable": True,
+            "next_attempt_at": retry_at.isoformat(),
+            "reason": str(error)[:300],
+        },
+    )
+    return retry_at
+
+
+@transaction.atomic
+def fail(connection: Connection, change: OutboundChange, error: ProviderError) -> None:
+    change.attempts += 1
+    change.status = OutboundChange.Status.FAILED
+    change.last_error = str(error)[:2000]
+    change.save(update_fields=["attempts", "status", "last_error"])
+    logger.warning(
+        "push of %s to connection %s failed for good: %s", change.object_id, connection.pk, error
+    )
+    broadcast_on_commit(
+        change.wedding_id,
+        EventType.SYNC_PUSH_FAILED,
+        {
+            "connection": str(connection.pk),
+            "provider": connection.provider,
+            "id": str(change.object_id),
+            "retryable": False,
+            "reason": str(error)[:300],
+        },
+    )

@@ -1,0 +1,219 @@
+"""Changes flow between systems over real HTTP: a bridge vendor moves the ceremony, our timeline
+follows, Google Calendar (emulator) holds the new time; our own edits reach Google; nothing is
+pushed back to its source; a system that was down gets the queued changes in order."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+import zoneinfo
+
+import pytest
+
+from integrations import services
+from integrations.models import IntegrationEvent, OutboundChange
+from integrations.providers.calendars.google_calendar.emulator import (
+    SCOPE_CALENDAR_READONLY,
+    SCOPE_EVENTS,
+    GoogleCalendarEmulator,
+)
+from integrations.tasks import push_connection
+from tests.factories import TimelineItemFactory
+from tests.integrations.providers.conftest import make_connection
+from wedsync.models import TimelineItem
+
+pytestmark = pytest.mark.django_db
+LISBON = zoneinfo.ZoneInfo("Europe/Lisbon")
+
+
+@pytest.fixture
+def google(settings):
+    with GoogleCalendarEmulator(account_email="planner@everafter.example") as emulator:
+        emulator.register_client(["http://testserver/cb"], client_id="hub", client_secret="s")
+        settings.PROVIDER_ORIGINS = {"google_calendar": emulator.base_url}
+        settings.OAUTH_CLIENTS = {"google_calendar": {"client_id": "hub", "client_secret": "s"}}
+        yield emulator
+
+
+@pytest.fixture
+def linked(team, google, eager_celery):
+    """The planner's Google Calendar and HoneyBook (through the bridge), both on the wedding."""
+    team.wedding.time_zone = "Europe/Lisbon"
+    team.wedding.date = dt.date(2027, 3, 27)  # the day before Europe's clocks go forward
+    team.wedding.save()
+    tokens = google.issue_tokens("hub", scope=f"{SCOPE_EVENTS} {SCOPE_CALENDAR_READONLY}")
+    calendar = make_connection(
+        team.planner_org,
+        "google_calendar",
+        {
+            "access_token": tokens["access_token"],
+            "refresh_token": tokens["refresh_token"],
+            "expires_at": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat(),
+        },
+    )
+    bridge, secret = services.create_bridge_connection(
+        organization=team.planner_org, provider="honeybook"
+    )
+    bridge.config = {"wedding_id": str(team.wedding.pk)}
+    bridge.save()
+    return calendar, bridge, secret
+
+
+def bridge_post(client, bridge, secret, event, record_id, occurred_at, **data):
+    body = {"event": event, "id": record_id, "occurred_at": occurred_at, "data": data}
+    return client.post(
+        f"/api/integrations/inbound/{bridge.webhook_token}/",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_X_WEDSYNC_SECRET=secret,
+    )
+
+
+def google_event(google, item_id):
+    return google.event("primary", uuid.UUID(str(item_id)).hex)
+
+
+def test_a_ceremony_moved_in_a_crm_reaches_our_timeline_and_google_calendar(
+    client, team, google, linked, django_capture_on_commit_callbacks
+):
+    calendar, bridge, secret = linked
+    with django_capture_on_commit_callbacks(execute=True):
+        response = bridge_post(
+            client,
+            bridge,
+            secret,
+            "timeline_item.created",
+            "hb-42",
+            "2027-03-01T09:00:00Z",
+            title="Ceremony",
+            starts_at="2027-03-27T15:30:00+00:00",
+            location="Quinta da Baroneza",
+        )
+    assert response.status_code == 200
+    item = TimelineItem.objects.get(wedding=team.wedding)
+    assert item.title == "Ceremony"
+    event = google_event(google, item.pk)
+    assert event["summary"] == "Ceremony"
+    assert event["start"]["timeZone"] == "Europe/Lisbon"
+    assert dt.datetime.fromisoformat(event["start"]["dateTime"]).astimezone(
+        LISBON
+    ).time() == dt.time(15, 30)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        bridge_post(
+            client,
+            bridge,
+            secret,
+            "timeline_item.updated",
+            "hb-42",
+            "2027-03-02T09:00:00Z",
+            title="Ceremony",
+            starts_at="2027-03-27T16:00:00+00:00",
+        )
+    item.refresh_from_db()
+    assert item.starts_at == dt.datetime(2027, 3, 27, 16, 0, tzinfo=dt.UTC)
+    event = google_event(google, item.pk)
+    assert dt.datetime.fromisoformat(event["start"]["dateTime"]) == item.starts_at
+    assert (
+        IntegrationEvent.objects.filter(
+            event_type="wedding_timeline_update", source_system="honeybook"
+        ).count()
+        == 2
+    )
+    # Google got our pushes; HoneyBook (the source, and push-less) got nothing back.
+    assert not OutboundChange.objects.filter(connection=bridge).exists()
+    assert OutboundChange.objects.filter(connection=calendar, status="sent").count() == 2
+
+
+def test_our_own_edit_reaches_google_and_a_deletion_upstream_removes_it(
+    client, client_for, team, google, linked, django_capture_on_commit_callbacks
+):
+    calendar, bridge, secret = linked
+    with django_capture_on_commit_callbacks(execute=True):
+        bridge_post(
+            client,
+            bridge,
+            secret,
+            "timeline_item.created",
+            "hb-7",
+            "2027-03-01T09:00:00Z",
+            title="First dance",
+            starts_at="2027-03-27T21:00:00+00:00",
+        )
+    item = TimelineItem.objects.get()
+    api = client_for(team.coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.patch(
+            f"/api/timeline-items/{item.pk}/", {"title": "First dance (live band)"}, format="json"
+        )
+    assert response.status_code == 200, response.content
+    assert google_event(google, item.pk)["summary"] == "First dance (live band)"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        bridge_post(client, bridge, secret, "timeline_item.deleted", "hb-7", "2027-03-03T09:00:00Z")
+    assert not TimelineItem.objects.exists()
+    assert google_event(google, item.pk)["status"] == "cancelled"
+
+
+def test_a_system_that_was_down_gets_the_queued_changes_in_order(
+    team, google, linked, django_capture_on_commit_callbacks
+):
+    calendar, _, _ = linked
+    item = TimelineItemFactory(
+        wedding=team.wedding,
+        title="Ceremony",
+        starts_at=dt.datetime(2027, 3, 27, 15, 30, tzinfo=dt.UTC),
+        ends_at=None,
+    )
+    google.inject_fault(503, times=100, path_prefix="/calendar")
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    for minute, title in (
+        (0, "Ceremony"),
+        (15, "Ceremony (moved)"),
+        (30, "Ceremony (moved again)"),
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            TimelineItem.objects.filter(pk=item.pk).update(
+                title=title, starts_at=dt.datetime(2027, 3, 27, 16, minute, tzinfo=dt.UTC)
+            )
+            event = (
+                EventType.TIMELINE_ITEM_CREATED if minute == 0 else EventType.TIMELINE_ITEM_UPDATED
+            )
+            record_change(team.wedding.pk, event, {"id": str(item.pk)})
+    queued = OutboundChange.objects.filter(connection=calendar).order_by("id")
+    assert [c.status for c in queued] == ["pending"] * 3
+    assert queued[0].attempts >= 1 and queued[0].next_attempt_at is not None
+    assert "unavailable" in queued[0].last_error or "503" in queued[0].last_error
+    assert [c.attempts for c in queued[1:]] == [0, 0]  # later changes wait behind the first
+    calendar.refresh_from_db()
+    assert calendar.consecutive_failures >= 1
+
+    google.clear_faults()  # the calendar is back
+    OutboundChange.objects.update(next_attempt_at=None)
+    push_connection.apply(args=[str(calendar.pk)])
+    assert [c.status for c in OutboundChange.objects.order_by("id")] == ["sent"] * 3
+    event = google_event(google, item.pk)
+    assert event["summary"] == "Ceremony (moved again)"
+    writes = [
+        r for r in google.requests if r.method in ("POST", "PUT", "PATCH") and "/events" in r.path
+    ]
+    titles = [json.loads(r.body)["summary"] for r in writes[-3:]]
+    assert titles == ["Ceremony", "Ceremony (moved)", "Ceremony (moved again)"]
+
+
+def test_a_change_that_came_from_google_is_not_pushed_back_to_it(team, linked):
+    calendar, _, _ = linked
+    item = TimelineItemFactory(wedding=team.wedding)
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    record_change(
+        team.wedding.pk,
+        EventType.TIMELINE_ITEM_UPDATED,
+        {"id": str(item.pk)},
+        source_connection_id=calendar.pk,
+    )
+    assert not OutboundChange.objects.exists()
