@@ -129,7 +129,7 @@ def test_a_ceremony_moved_in_a_crm_reaches_our_timeline_and_google_calendar(
 def test_our_own_edit_reaches_google_and_a_deletion_upstream_removes_it(
     client, client_for, team, google, linked, django_capture_on_commit_callbacks
 ):
-    calendar, bridge, secret = linked
+    _, bridge, secret = linked
     with django_capture_on_commit_callbacks(execute=True):
         bridge_post(
             client,
