@@ -8,10 +8,11 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from wedsync import access
+from wedsync.models import Wedding
 
 from . import services
 from .errors import ProviderError, vendor_message
-from .models import Connection, InboundEvent
+from .models import Connection, InboundEvent, IntegrationEvent, OutboundChange, SyncRun
 from .webhooks.redact import redacted_headers, redacted_text
 from .webhooks.replay import replay
 
@@ -32,6 +33,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_select_related = ["organization"]
     actions = [
         "test_connections",
+        "resync_connections",
         "pause_connections",
         "resume_connections",
         "disconnect_connections",
@@ -54,7 +56,7 @@ class ConnectionAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    fields = [*readonly_fields[:3], "config", *readonly_fields[3:]]
+    fields = [*readonly_fields[:3], "config", "sync_interval_minutes", *readonly_fields[3:]]
 
     def has_add_permission(self, request) -> bool:
         return False  # connections are made by testing credentials, on the link pages
@@ -118,6 +120,17 @@ class ConnectionAdmin(admin.ModelAdmin):
     @admin.action(description="Test the selected connections")
     def test_connections(self, request, queryset):
         self._each(request, queryset, services.check, "tested and working")
+
+    @admin.action(description="Resync the selected connections (full pull)")
+    def resync_connections(self, request, queryset):
+        from .tasks import pull_connection
+
+        count = 0
+        for connection in queryset.filter(status=Connection.Status.ACTIVE):
+            Connection.objects.filter(pk=connection.pk).update(cursors={})
+            pull_connection.delay(str(connection.pk), "manual")
+            count += 1
+        self.message_user(request, f"{count} full resync(s) queued.", messages.SUCCESS)
 
     @admin.action(description="Pause the selected connections")
     def pause_connections(self, request, queryset):
@@ -201,3 +214,110 @@ class InboundEventAdmin(admin.ModelAdmin):
     def replay_events(self, request, queryset):
         count = replay(queryset.values_list("pk", flat=True))
         self.message_user(request, f"{count} event(s) queued again.", messages.SUCCESS)
+
+
+@admin.register(OutboundChange)
+class OutboundChangeAdmin(admin.ModelAdmin):
+    """Deliveries of our changes to each system: pending ones show their next retry."""
+
+    list_display = [
+        "id",
+        "connection",
+        "kind",
+        "action",
+        "object_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "short_error",
+    ]
+    list_filter = ["status", "kind", "action", "connection__provider"]
+    search_fields = ["object_id", "external_id", "connection__organization__name"]
+    list_select_related = ["connection__organization"]
+    actions = ["retry_now"]
+    readonly_fields = [f.name for f in OutboundChange._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(connection__organization__in=access.organizations_of(request.user))
+
+    @admin.display(description="Error")
+    def short_error(self, obj) -> str:
+        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+    @admin.action(description="Retry the selected deliveries now")
+    def retry_now(self, request, queryset):
+        from .sync.dispatch import queue_push
+
+        changed = queryset.exclude(status=OutboundChange.Status.SENT)
+        connections = set(changed.values_list("connection_id", flat=True))
+        count = changed.update(status=OutboundChange.Status.PENDING, next_attempt_at=None)
+        Connection.objects.filter(pk__in=connections).update(circuit_open_until=None)
+        for connection_id in connections:
+            queue_push(connection_id)
+        self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "started_at",
+        "connection",
+        "trigger",
+        "status",
+        "full",
+        "pulled",
+        "applied",
+        "unchanged",
+        "deleted",
+        "duration",
+        "error",
+    ]
+    list_filter = ["status", "trigger", "connection__provider"]
+    list_select_related = ["connection__organization"]
+    date_hierarchy = "started_at"
+    readonly_fields = [f.name for f in SyncRun._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(connection__organization__in=access.organizations_of(request.user))
+
+    @admin.display(description="Duration (ms)")
+    def duration(self, obj) -> int | None:
+        return obj.duration_ms
+
+
+@admin.register(IntegrationEvent)
+class IntegrationEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "event_type",
+        "wedding",
+        "source_system",
+        "is_wedding_day",
+        "summary",
+    ]
+    list_filter = ["event_type", "is_wedding_day", "source_system"]
+    search_fields = ["summary", "wedding__couple_names"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in IntegrationEvent._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(wedding__in=Wedding.objects.visible_to(request.user))

@@ -14,6 +14,10 @@ PERMANENT_KINDS = frozenset(
         "invalid_request",
         "gone",
         "needs_reauth",
+        # The record changed or exists: the caller fetches and decides (the sync engine
+        # re-reads on a 412; a create finds its own record on a 409), repeating cannot help.
+        "conflict",
+        "precondition_failed",
     }
 )
 
@@ -45,6 +49,18 @@ class ProviderError(Exception):
     def __str__(self) -> str:
         status = f" (HTTP {self.status})" if self.status else ""
         return f"{self.provider}: {self.kind}{status}: {self.message}"
+
+    def __reduce__(self):
+        # Survives pickling (Celery results, multiprocessing) with every field.
+        fields = (
+            self.provider,
+            self.kind,
+            self.message,
+            self.status,
+            self.retry_after,
+            self.permanent,
+        )
+        return (self.__class__, fields)
 
     @property
     def retryable(self) -> bool:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from integrations.errors import ProviderError
 from integrations.models import InboundEvent
 from integrations.webhooks import process as processing
+from wedsync import queues
 
 MAX_ATTEMPTS = 8
 
@@ -104,5 +105,43 @@ def push_due_outboxes() -> int:
     count = 0
     for connection_id in due:
         queue_push(connection_id)
+        count += 1
+    return count
+
+
+@shared_task(acks_late=True)
+def pull_connection(connection_id: str, trigger: str = "schedule") -> str:
+    from integrations.models import Connection
+    from integrations.sync import pull
+
+    connection = Connection.objects.get(pk=connection_id)
+    if connection.status != Connection.Status.ACTIVE or not pull.pullable(connection):
+        return f"skipped: {connection.status}"
+    run = pull.pull_connection(connection, trigger)
+    return f"{run.status}: pulled {run.pulled}, applied {run.applied}"
+
+
+@shared_task
+def dispatch_due_pulls(limit: int = 1000) -> int:
+    """One beat entry for every connection: queue the pulls that are due, each at its own
+    interval (editable per connection in the admin); weddings happening today go first."""
+    from integrations.models import Connection
+    from integrations.sync.pull import pullable
+    from integrations.webhooks.dispatch import has_wedding_today
+
+    now = timezone.now()
+    due = Connection.objects.filter(
+        status=Connection.Status.ACTIVE, sync_interval_minutes__gt=0
+    ).filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))[:limit]
+    count = 0
+    for connection in due:
+        if not pullable(connection):
+            continue
+        # Claim it until the pull reschedules it, so the next beat does not queue it twice.
+        Connection.objects.filter(pk=connection.pk).update(
+            next_sync_at=now + dt.timedelta(minutes=connection.sync_interval_minutes)
+        )
+        queue = queues.PRIORITY if has_wedding_today(connection.organization_id) else queues.RESYNC
+        pull_connection.apply_async(args=[str(connection.pk)], queue=queue)
         count += 1
     return count

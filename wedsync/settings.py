@@ -230,11 +230,18 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.sweep_inbound_events": {"queue": queues.DEFAULT},
     "integrations.tasks.push_connection": {"queue": queues.SYNC},
     "integrations.tasks.push_due_outboxes": {"queue": queues.DEFAULT},
+    "integrations.tasks.pull_connection": {"queue": queues.RESYNC},
+    "integrations.tasks.dispatch_due_pulls": {"queue": queues.DEFAULT},
 }
 # Written into django-celery-beat's tables when beat starts; editable in the admin after that.
 CELERY_BEAT_SCHEDULE = {
     "sweep-inbound-events": {
         "task": "integrations.tasks.sweep_inbound_events",
+        "schedule": 60.0,
+        "options": {"queue": queues.DEFAULT},
+    },
+    "dispatch-due-pulls": {
+        "task": "integrations.tasks.dispatch_due_pulls",
         "schedule": 60.0,
         "options": {"queue": queues.DEFAULT},
     },

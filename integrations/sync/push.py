@@ -134,7 +134,15 @@ def push_one(adapter, connection: Connection, change: OutboundChange) -> PushRes
         # their current version (conflict detection sees theirs through the pull/webhook).
         current = adapter.fetch(resource, request.external_id)
         request.version = current.version
-        return adapter.push(request)
+        try:
+            return adapter.push(request)
+        except ProviderError as again:
+            if again.kind != "precondition_failed":
+                raise
+            # It keeps changing under us: try again later rather than give up.
+            raise ProviderError(
+                again.provider, again.kind, again.message, again.status, permanent=False
+            ) from again
 
 
 @transaction.atomic

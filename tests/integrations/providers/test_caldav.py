@@ -408,10 +408,11 @@ def test_a_stale_etag_is_a_precondition_failure_and_keeps_the_vendors_edit(calen
     )
     with pytest.raises(ProviderError) as raised:
         adapter.push(stale)
+    # Permanent for the HTTP layer (the same request cannot succeed): the sync engine re-reads.
     assert (raised.value.kind, raised.value.status, raised.value.permanent) == (
         "precondition_failed",
         412,
-        False,
+        True,
     )
     with pytest.raises(ProviderError) as raised:
         adapter.push(Change("events", "delete", {}, our_id=OUR_ID, **_ids(created)))

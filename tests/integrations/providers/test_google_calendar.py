@@ -301,7 +301,8 @@ def test_updates_are_conditional_on_the_etag(google, vendor):
                 version=created.version,
             )
         )
-    assert raised.value.kind == "precondition_failed" and raised.value.permanent is False
+    # Not repeated by the HTTP layer: the sync engine fetches, merges and writes again.
+    assert raised.value.kind == "precondition_failed" and raised.value.permanent is True
     current = google.event("primary", created.external_id)
     updated = adapter.push(
         Change(

@@ -11,53 +11,13 @@ import zoneinfo
 
 import pytest
 
-from integrations import services
 from integrations.models import IntegrationEvent, OutboundChange
-from integrations.providers.calendars.google_calendar.emulator import (
-    SCOPE_CALENDAR_READONLY,
-    SCOPE_EVENTS,
-    GoogleCalendarEmulator,
-)
 from integrations.tasks import push_connection
 from tests.factories import TimelineItemFactory
-from tests.integrations.providers.conftest import make_connection
 from wedsync.models import TimelineItem
 
 pytestmark = pytest.mark.django_db
 LISBON = zoneinfo.ZoneInfo("Europe/Lisbon")
-
-
-@pytest.fixture
-def google(settings):
-    with GoogleCalendarEmulator(account_email="planner@everafter.example") as emulator:
-        emulator.register_client(["http://testserver/cb"], client_id="hub", client_secret="s")
-        settings.PROVIDER_ORIGINS = {"google_calendar": emulator.base_url}
-        settings.OAUTH_CLIENTS = {"google_calendar": {"client_id": "hub", "client_secret": "s"}}
-        yield emulator
-
-
-@pytest.fixture
-def linked(team, google, eager_celery):
-    """The planner's Google Calendar and HoneyBook (through the bridge), both on the wedding."""
-    team.wedding.time_zone = "Europe/Lisbon"
-    team.wedding.date = dt.date(2027, 3, 27)  # the day before Europe's clocks go forward
-    team.wedding.save()
-    tokens = google.issue_tokens("hub", scope=f"{SCOPE_EVENTS} {SCOPE_CALENDAR_READONLY}")
-    calendar = make_connection(
-        team.planner_org,
-        "google_calendar",
-        {
-            "access_token": tokens["access_token"],
-            "refresh_token": tokens["refresh_token"],
-            "expires_at": (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat(),
-        },
-    )
-    bridge, secret = services.create_bridge_connection(
-        organization=team.planner_org, provider="honeybook"
-    )
-    bridge.config = {"wedding_id": str(team.wedding.pk)}
-    bridge.save()
-    return calendar, bridge, secret
 
 
 def bridge_post(client, bridge, secret, event, record_id, occurred_at, **data):
@@ -217,3 +177,46 @@ def test_a_change_that_came_from_google_is_not_pushed_back_to_it(team, linked):
         source_connection_id=calendar.pk,
     )
     assert not OutboundChange.objects.exists()
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL between the provider's answer and our commit."""
+
+
+def test_a_worker_killed_mid_push_completes_the_push_once_after_restart(
+    team, google, linked, monkeypatch, django_capture_on_commit_callbacks
+):
+    from integrations.models import Connection
+    from integrations.sync import push
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    calendar, _, _ = linked
+    item = TimelineItemFactory(
+        wedding=team.wedding,
+        title="Ceremony",
+        starts_at=dt.datetime(2027, 3, 27, 15, 30, tzinfo=dt.UTC),
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
+
+    def die(*args, **kwargs):
+        raise WorkerKilled
+
+    monkeypatch.setattr(push, "mark_sent", die)
+    monkeypatch.setattr(push, "release_lease", lambda connection_id: None)  # no finally on -9
+    with pytest.raises(WorkerKilled):
+        push_connection.apply(args=[str(calendar.pk)])
+    assert google_event(google, item.pk)["summary"] == "Ceremony"  # the provider has it...
+    assert OutboundChange.objects.get().status == "pending"  # ...but we never recorded that
+
+    monkeypatch.undo()
+    assert push.push_connection(calendar.pk).held == "another pusher holds the lease"
+    Connection.objects.filter(pk=calendar.pk).update(push_lease_until=None)  # lease expired
+    push_connection.apply(args=[str(calendar.pk)])
+    change = OutboundChange.objects.get()
+    assert change.status == "sent" and change.attempts == 1
+    creates = [r for r in google.requests if r.method == "POST" and r.path.endswith("/events")]
+    assert len(creates) == 2  # the retried create found its own event: still one event
+    listed = google.event("primary", uuid.UUID(str(item.pk)).hex)
+    assert listed["status"] == "confirmed"
