@@ -46,6 +46,20 @@ def process_inbound_event(self, event_id: int) -> str:
         if final:
             return f"failed: {error}"
         raise self.retry(countdown=delay) from error
+    except Exception as error:  # a bug or a bad record: never lose the event, never loop forever
+        attempt = self.request.retries + 1
+        reason = f"{type(error).__name__}: {error}"
+        final = attempt >= MAX_ATTEMPTS
+        delay = backoff_seconds(attempt)
+        processing.record_attempt_failed(
+            event_id,
+            reason,
+            final=final,
+            next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
+        )
+        if final:
+            return f"failed: {reason}"
+        raise self.retry(countdown=delay) from error
 
 
 @shared_task

@@ -61,7 +61,7 @@ def log(connection: Connection, wedding: Wedding, event_type: str, summary: str,
         source_connection=connection,
         source_system=connection.provider,
         affected_organizations=[
-            o
+            str(o)
             for o in wedding.participants.values_list("organization_id", flat=True)
             if o != connection.organization_id
         ],

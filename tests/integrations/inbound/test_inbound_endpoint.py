@@ -217,3 +217,20 @@ def test_a_payload_that_cannot_be_applied_fails_with_its_reason(
     event = InboundEvent.objects.get()
     assert event.status == InboundEvent.Status.FAILED
     assert "no 'id'" in event.last_error
+
+
+def test_an_unexpected_error_is_retried_then_waits_in_the_admin_with_its_reason(
+    client, bridge, eager_celery, monkeypatch, django_capture_on_commit_callbacks
+):
+    connection, secret = bridge
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("mapping bug")
+
+    monkeypatch.setattr("integrations.webhooks.process.store_record", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client, connection, bridge_body(), secret=secret)
+    event = InboundEvent.objects.get()
+    assert event.status == InboundEvent.Status.FAILED
+    assert "RuntimeError: mapping bug" in event.last_error
+    assert event.attempts == 8

@@ -8,6 +8,7 @@ the vendor's own calendar app, writing to Radicale directly.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import socket
@@ -18,6 +19,7 @@ import uuid
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -51,10 +53,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def radicale(tmp_path_factory) -> Iterator[str]:
-    """A Radicale server for this module; yields its origin."""
-    root = tmp_path_factory.mktemp("radicale")
+@contextlib.contextmanager
+def radicale_server(root: Path) -> Iterator[str]:
+    """A Radicale server with its data in `root`; yields its origin."""
     (root / "users").write_text(f"{USER}:{PASSWORD}\n{OTHER}:{OTHER_PASSWORD}\n")
     port = free_port()
     config = root / "config"
@@ -95,6 +96,13 @@ def radicale(tmp_path_factory) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory) -> Iterator[str]:
+    """A Radicale server for this module; yields its origin."""
+    with radicale_server(tmp_path_factory.mktemp("radicale")) as origin:
+        yield origin
 
 
 def vevent(uid: str, summary: str, start: str = "20270619T150000Z", **props: str) -> str:
@@ -163,6 +171,10 @@ class Upstream:
 def calendar(radicale, settings) -> Upstream:
     """A fresh calendar of USER's, with the hub's caldav origin pointed at Radicale."""
     settings.PROVIDER_ORIGINS = {"caldav": radicale}
+    return new_calendar(radicale)
+
+
+def new_calendar(radicale: str) -> Upstream:
     session = requests.Session()
     session.auth = (USER, PASSWORD)
     path = f"/{USER}/{uuid.uuid4().hex}/"

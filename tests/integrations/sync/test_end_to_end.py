@@ -1,0 +1,139 @@
+"""The ceremony moves on the daylight-saving weekend: the change made in one system reaches
+Google Calendar (emulator) and an Apple/CalDAV calendar (a real Radicale), at 15:30 in the
+venue's zone in every system, and the wedding's socket hears it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import uuid
+import zoneinfo
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from integrations.models import Connection, OutboundChange
+from tests.factories import OrganizationFactory, ParticipantFactory
+from tests.integrations.providers import test_caldav as caldav_support
+from tests.integrations.providers.conftest import make_connection
+from wedsync.live.broadcast import wedding_group
+from wedsync.models import TimelineItem
+
+pytestmark = pytest.mark.django_db
+LISBON = zoneinfo.ZoneInfo("Europe/Lisbon")
+
+
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory):
+    with caldav_support.radicale_server(tmp_path_factory.mktemp("radicale")) as origin:
+        yield origin
+
+
+@pytest.fixture
+def calendar(radicale):
+    return caldav_support.new_calendar(radicale)
+
+
+def local_time(value: str) -> dt.time:
+    return dt.datetime.fromisoformat(value).astimezone(LISBON).time()
+
+
+def test_a_ceremony_moved_on_the_dst_weekend_is_15_30_in_every_system(
+    client, team, google, linked, calendar, radicale, settings, django_capture_on_commit_callbacks
+):
+    _, bridge, secret = linked
+    settings.PROVIDER_ORIGINS = {"google_calendar": google.base_url, "caldav": radicale}
+    venue = OrganizationFactory(name="Quinta da Baroneza", kind="venue")
+    ParticipantFactory(wedding=team.wedding, organization=venue)
+    make_connection(venue, "caldav", caldav_support.credentials(calendar))
+    team.wedding.date = dt.date(2027, 3, 28)  # Europe's clocks go forward at 01:00 UTC
+    team.wedding.save()
+
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(wedding_group(team.wedding.pk), channel)
+
+    # The planner's CRM moves the ceremony to 15:30 Lisbon time (14:30 UTC after the change).
+    body = {
+        "event": "timeline_item.created",
+        "id": "hb-ceremony",
+        "occurred_at": "2027-03-20T09:00:00Z",
+        "data": {
+            "title": "Ceremony",
+            "starts_at": "2027-03-28T15:30:00+01:00",
+            "ends_at": "2027-03-28T16:15:00+01:00",
+            "location": "The chapel",
+        },
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/api/integrations/inbound/{bridge.webhook_token}/",
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_X_WEDSYNC_SECRET=secret,
+        )
+    assert response.status_code == 200
+
+    item = TimelineItem.objects.get()
+    assert item.starts_at == dt.datetime(2027, 3, 28, 14, 30, tzinfo=dt.UTC)
+    event = google.event("primary", uuid.UUID(str(item.pk)).hex)
+    assert local_time(event["start"]["dateTime"]) == dt.time(15, 30)
+    assert event["start"]["timeZone"] == "Europe/Lisbon"
+    stored = caldav_support.event_of(calendar.get(f"{item.pk}.ics"))
+    start = stored["DTSTART"].dt
+    assert start.astimezone(LISBON).time() == dt.time(15, 30)
+    assert start.utcoffset() == dt.timedelta(hours=1)  # summer time, as it will be that day
+    assert OutboundChange.objects.filter(status="sent").count() == 2
+    assert not OutboundChange.objects.filter(connection=bridge).exists()
+
+    # The socket heard the change, and one push result per system.
+    heard = async_to_sync(drain)(layer, channel)
+    assert "timeline_item_created" in heard
+    assert heard.count("sync_push_succeeded") == 2
+
+
+async def drain(layer, channel) -> list[str]:
+    types = []
+    while True:
+        try:
+            message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+        except TimeoutError:
+            return types
+        types.append(message["event"]["type"])
+
+
+def test_a_deletion_in_the_venue_calendar_removes_the_item_everywhere_else(
+    team, google, linked, calendar, radicale, settings, django_capture_on_commit_callbacks
+):
+    from integrations.sync import pull
+    from tests.factories import TimelineItemFactory
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    settings.PROVIDER_ORIGINS = {"google_calendar": google.base_url, "caldav": radicale}
+    venue = OrganizationFactory(name="Quinta", kind="venue")
+    ParticipantFactory(wedding=team.wedding, organization=venue)
+    caldav = make_connection(
+        venue,
+        "caldav",
+        caldav_support.credentials(calendar),
+        config={"wedding_id": str(team.wedding.pk)},
+    )
+    item = TimelineItemFactory(
+        wedding=team.wedding,
+        title="Dinner",
+        starts_at=dt.datetime(2027, 6, 19, 19, 0, tzinfo=dt.UTC),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
+    assert calendar.get(f"{item.pk}.ics") is not None
+    pull.pull_connection(Connection.objects.get(pk=caldav.pk))  # baseline
+
+    calendar.delete(f"{item.pk}.ics")  # the venue deletes it in its calendar app
+    with django_capture_on_commit_callbacks(execute=True):
+        run = pull.pull_connection(Connection.objects.get(pk=caldav.pk))
+    assert run.deleted == 1
+    assert not TimelineItem.objects.filter(pk=item.pk).exists()
+    assert google.event("primary", uuid.UUID(str(item.pk)).hex)["status"] == "cancelled"
