@@ -456,7 +456,9 @@ class Sender:
 # -- processes and CPU ------------------------------------------------------------------------
 
 
-def worker_command(pool: str, concurrency: int, name: str, queues: str) -> list[str]:
+def worker_command(
+    pool: str, concurrency: int, name: str, queues: str, loglevel: str = "WARNING"
+) -> list[str]:
     return [
         PYTHON,
         "-m",
@@ -473,7 +475,7 @@ def worker_command(pool: str, concurrency: int, name: str, queues: str) -> list[
         "-c",
         str(concurrency),
         "--loglevel",
-        "WARNING",
+        loglevel,
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
@@ -531,10 +533,11 @@ class CpuMeter:
             after = cpu_seconds(roots)
             spent = sum(t - self.before[role].get(pid, 0.0) for pid, t in after.items())
             used[role] = round(spent / elapsed, 2)
-        total_before = sum(self.machine_before)
-        machine_after = psutil.cpu_times()
-        busy = (sum(machine_after) - machine_after.idle) - (total_before - self.machine_before.idle)
-        used["machine_busy_share"] = round(busy / (sum(machine_after) - total_before), 2)
+        before, after = self.machine_before, psutil.cpu_times()
+        busy = (after.user + after.nice + after.system + after.irq + after.softirq) - (
+            before.user + before.nice + before.system + before.irq + before.softirq
+        )
+        used["machine"] = round(busy / elapsed, 2)
         return used
 
 
@@ -582,6 +585,9 @@ def main() -> None:
     parser.add_argument("--poll-ms", type=float, default=5.0, help="target polling interval")
     parser.add_argument("--caldav-probe", choices=["file", "http"], default="file")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured changes first")
+    parser.add_argument(
+        "--worker-log", default="WARNING", help="Celery log level (INFO: one line per task)"
+    )
     parser.add_argument("--grace", type=float, default=30.0, help="s after the last send")
     parser.add_argument(
         "--one-organization",
@@ -696,7 +702,9 @@ def main() -> None:
         for n in range(args.worker_processes):
             processes.append(
                 subprocess.Popen(
-                    worker_command(args.pool, args.concurrency, f"bench{n}@%h", queues),
+                    worker_command(
+                        args.pool, args.concurrency, f"bench{n}@%h", queues, args.worker_log
+                    ),
                     cwd=REPO,
                     env=env,
                     stdout=(work / f"worker{n}.log").open("w"),

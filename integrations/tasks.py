@@ -159,3 +159,24 @@ def dispatch_due_pulls(limit: int = 1000) -> int:
         pull_connection.apply_async(args=[str(connection.pk)], queue=queue)
         count += 1
     return count
+
+
+@shared_task
+def renew_push_channels() -> dict[str, int]:
+    """Open or renew every expiring push channel (beat, hourly)."""
+    from integrations.errors import ProviderError as Failure
+    from integrations.models import Connection
+    from integrations.sync.channels import ensure_channel
+
+    outcomes: dict[str, int] = {}
+    for connection in Connection.objects.filter(
+        status=Connection.Status.ACTIVE, provider="google_calendar"
+    ):
+        try:
+            outcome = ensure_channel(connection)
+        except Failure as error:
+            connection.record_failure(f"push channel: {error}")
+            connection.save(update_fields=["last_error", "last_error_at", "consecutive_failures"])
+            outcome = "failed"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes

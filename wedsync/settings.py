@@ -232,6 +232,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.push_due_outboxes": {"queue": queues.DEFAULT},
     "integrations.tasks.pull_connection": {"queue": queues.RESYNC},
     "integrations.tasks.dispatch_due_pulls": {"queue": queues.DEFAULT},
+    "integrations.tasks.renew_push_channels": {"queue": queues.DEFAULT},
 }
 # Written into django-celery-beat's tables when beat starts; editable in the admin after that.
 CELERY_BEAT_SCHEDULE = {
@@ -243,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch-due-pulls": {
         "task": "integrations.tasks.dispatch_due_pulls",
         "schedule": 60.0,
+        "options": {"queue": queues.DEFAULT},
+    },
+    "renew-push-channels": {
+        "task": "integrations.tasks.renew_push_channels",
+        "schedule": 3600.0,
         "options": {"queue": queues.DEFAULT},
     },
     "push-due-outboxes": {

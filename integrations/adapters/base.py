@@ -71,6 +71,7 @@ class WebhookItem:
     record: ExternalRecord | None = None  # None: fetched back from the provider before trusted
     occurred_at: dt.datetime | None = None  # the provider's own time of the change
     deleted: bool = False
+    pull: bool = False  # the webhook only says "something changed": pull the resource
 
 
 CredentialsRefresher = Callable[[], Mapping[str, Any]]

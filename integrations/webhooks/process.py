@@ -78,6 +78,19 @@ def process(event_id: int) -> Outcome:
         items = adapter.parse_webhook(event.event_type, payload_of(event))
     except (ValueError, KeyError, TypeError) as error:
         raise PermanentFailure(f"the payload cannot be read: {error}") from error
+    if any(item.pull for item in items):
+        # The notification carries no record: an incremental pull brings the changes, in
+        # transactions of its own, and this event is done once it has run.
+        from integrations.models import SyncRun
+        from integrations.sync.pull import pull_connection
+
+        run = pull_connection(connection, SyncRun.Trigger.WEBHOOK)
+        if run.status != SyncRun.Status.SUCCEEDED:
+            raise ProviderError(connection.provider, "unavailable", run.error or "pull failed")
+        items = [item for item in items if not item.pull]
+        pulled = f"pulled {run.pulled}, applied {run.applied}"
+    else:
+        pulled = ""
     fetched = [(item, record_for(adapter, item)) for item in items]
 
     with transaction.atomic():
@@ -95,7 +108,7 @@ def process(event_id: int) -> Outcome:
         locked.processed_at = timezone.now()
         locked.last_error = ""
         locked.next_attempt_at = None
-        locked.outcome = summarize(fetched, results)
+        locked.outcome = "; ".join(filter(None, [pulled, summarize(fetched, results)]))[:300]
         locked.save(
             update_fields=[
                 "status",

@@ -137,3 +137,54 @@ def test_a_deletion_in_the_venue_calendar_removes_the_item_everywhere_else(
     assert run.deleted == 1
     assert not TimelineItem.objects.filter(pk=item.pk).exists()
     assert google.event("primary", uuid.UUID(str(item.pk)).hex)["status"] == "cancelled"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_google_push_channel_is_opened_renewed_and_its_notifications_pull_the_change(
+    team, google, linked, live_server, settings
+):
+    from integrations.sync.channels import ensure_channel
+    from tests.factories import TimelineItemFactory
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    calendar_connection, _, _ = linked
+    settings.PUBLIC_URL = live_server.url
+    google.auto_push = False  # notifications go out when the test says
+    calendar_connection.config = {"wedding_id": str(team.wedding.pk)}
+    calendar_connection.save()
+    assert ensure_channel(calendar_connection) == "opened"
+    assert ensure_channel(calendar_connection) == "current"
+    [channel] = google.live_channels()
+    google.deliver_push_notifications()  # the "sync" message: nothing to apply
+
+    item = TimelineItemFactory(wedding=team.wedding, title="Ceremony")
+    record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
+    assert google.event("primary", uuid.UUID(str(item.pk)).hex)["summary"] == "Ceremony"
+    google.user_edits_event("primary", uuid.UUID(str(item.pk)).hex, summary="Ceremony (moved)")
+    deliveries = google.deliver_push_notifications()
+    assert deliveries and all(d.status == 200 for d in deliveries), deliveries
+    item.refresh_from_db()
+    assert item.title == "Ceremony (moved)"
+
+    # A day before it lapses, the channel is replaced (new one first, then the old one stopped).
+    expiring = timezone_now() + dt.timedelta(hours=12)
+    Connection.objects.filter(pk=calendar_connection.pk).update(
+        config={
+            **calendar_connection.config,
+            "push_channel": {
+                **calendar_connection.config["push_channel"],
+                "expires_at": int(expiring.timestamp()),
+            },
+        }
+    )
+    calendar_connection.refresh_from_db()
+    assert ensure_channel(calendar_connection) == "renewed"
+    assert [c.id for c in google.live_channels()] != [channel.id]
+    assert len(google.live_channels()) == 1
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()

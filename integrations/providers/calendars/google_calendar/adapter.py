@@ -12,7 +12,13 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from integrations.adapters.base import AccountInfo, Change, PullResult, PushResult
+from integrations.adapters.base import (
+    AccountInfo,
+    Change,
+    PullResult,
+    PushResult,
+    WebhookItem,
+)
 from integrations.adapters.rest import RestAdapter, set_dotted
 from integrations.errors import ProviderError
 
@@ -61,6 +67,41 @@ class GoogleCalendarAdapter(RestAdapter):
                 return self.pull(resource, None)  # the sync token expired: list everything
             raise
         return PullResult(records=records, cursor=next_sync_token, full=cursor is None)
+
+    # -- push channels -----------------------------------------------------------------------
+
+    def parse_webhook(self, event_type: str, payload: Any) -> list[WebhookItem]:
+        """A notification names no event: it says the calendar changed, so the hub pulls."""
+        if event_type not in self.spec.webhook_events:
+            return []
+        return [WebhookItem(resource="events", external_id="", pull=True)]
+
+    def watch(self, address: str, token: str, ttl_s: int = 7 * 24 * 3600) -> dict[str, Any]:
+        """Open a push channel to `address`; Google echoes `token` in X-Goog-Channel-Token."""
+        body = {
+            "id": uuid.uuid4().hex,
+            "type": "web_hook",
+            "address": address,
+            "token": token,
+            "params": {"ttl": str(ttl_s)},
+        }
+        channel = self.call("POST", f"{self._events_path()}/watch", json=body).json()
+        return {
+            "id": channel["id"],
+            "resource_id": channel["resourceId"],
+            "expires_at": int(channel.get("expiration", 0)) // 1000,
+        }
+
+    def stop_watch(self, channel: dict[str, Any]) -> None:
+        try:
+            self.call(
+                "POST",
+                "/channels/stop",
+                json={"id": channel["id"], "resourceId": channel["resource_id"]},
+            )
+        except ProviderError as error:
+            if error.kind not in ("not_found", "gone"):
+                raise
 
     def to_event(self, fields: dict[str, Any]) -> dict[str, Any]:
         event: dict[str, Any] = {}

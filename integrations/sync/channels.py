@@ -1,0 +1,47 @@
+"""Push channels that expire (Google Calendar watch channels) are renewed before they lapse.
+
+The new channel opens before the old one is stopped, so no change goes unannounced in between;
+the connection's webhook secret is the channel token Google echoes back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.utils import timezone
+
+from integrations import services
+from integrations.models import Connection
+
+RENEW_BEFORE = dt.timedelta(days=1)
+
+
+def inbound_url(connection: Connection) -> str:
+    return f"{settings.PUBLIC_URL.rstrip('/')}/api/integrations/inbound/{connection.webhook_token}/"
+
+
+def ensure_channel(connection: Connection, *, now: dt.datetime | None = None) -> str:
+    """Open or renew the connection's push channel; returns what it did."""
+    adapter = services.adapter_for(connection)
+    if not hasattr(adapter, "watch"):
+        return "no push channels"
+    if not settings.PUBLIC_URL:
+        return "skipped: PUBLIC_URL is not set, so the provider cannot reach the hub"
+    now = now or timezone.now()
+    current = connection.config.get("push_channel")
+    if current and current.get("expires_at", 0) - now.timestamp() > RENEW_BEFORE.total_seconds():
+        return "current"
+    if not connection.webhook_secret:
+        connection.webhook_secret = secrets.token_urlsafe(32)
+        connection.save(update_fields=["webhook_secret", "updated_at"])
+    channel = adapter.watch(inbound_url(connection), connection.webhook_secret)
+    Connection.objects.filter(pk=connection.pk).update(
+        config={**Connection.objects.get(pk=connection.pk).config, "push_channel": channel}
+    )
+    connection.refresh_from_db(fields=["config"])
+    if current:
+        adapter.stop_watch(current)
+        return "renewed"
+    return "opened"

@@ -1,0 +1,122 @@
+"""Signed providers end to end over HTTP: Stripe posts a signed event to the connection's URL
+(live server); Slack posts to the provider's fixed URL and is routed by its team id."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+
+from integrations.models import InboundEvent, RecordLink
+from integrations.providers.payments.stripe.emulator import StripeEmulator
+from tests.integrations.providers.conftest import make_connection
+
+SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+@pytest.fixture
+def stripe(settings):
+    with StripeEmulator() as emulator:
+        settings.PROVIDER_ORIGINS = {"stripe": emulator.base_url}
+        yield emulator
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_stripe_event_is_verified_stored_and_applied(
+    stripe, vendor, live_server, eager_celery
+):
+    organization, _ = vendor
+    key = stripe.add_api_key()
+    connection = make_connection(
+        organization, "stripe", {"secret_key": key}, webhook_secret="whsec_test_secret_0123456789"
+    )
+    url = f"{live_server.url}/api/integrations/inbound/{connection.webhook_token}/"
+    intent = stripe.add_payment_intent(150000, "gbp", description="Deposit")
+    paid = stripe.succeed(intent["id"])
+    event = {
+        "id": "evt_1",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "created": int(time.time()),
+        "data": {"object": paid},
+    }
+
+    assert stripe.send_webhook(url, event, "whsec_wrong").status_code == 401
+    assert not InboundEvent.objects.exists()
+    stale = stripe.send_webhook(
+        url, event, "whsec_test_secret_0123456789", timestamp=int(time.time()) - 600
+    )
+    assert stale.status_code == 401 and "stale" in stale.json()["error"]
+
+    response = stripe.send_webhook(url, event, "whsec_test_secret_0123456789")
+    assert response.status_code == 200, response.text
+    again = stripe.send_webhook(url, event, "whsec_test_secret_0123456789")
+    assert again.json() == {"status": "duplicate"}
+    stored = InboundEvent.objects.get()
+    assert stored.dedup_key == "id:evt_1" and stored.status == "processed"
+    link = RecordLink.objects.get(connection=connection, external_id=intent["id"])
+    assert link.kind == "payment" and link.snapshot["status"] == "succeeded"
+
+
+def slack_post(client, body: dict, *, secret=SLACK_SECRET, timestamp=None):
+    raw = json.dumps(body).encode()
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signature = (
+        "v0=" + hmac.new(secret.encode(), f"v0:{stamp}:".encode() + raw, hashlib.sha256).hexdigest()
+    )
+    return client.post(
+        "/api/integrations/webhooks/slack/",
+        raw,
+        content_type="application/json",
+        HTTP_X_SLACK_REQUEST_TIMESTAMP=stamp,
+        HTTP_X_SLACK_SIGNATURE=signature,
+    )
+
+
+@pytest.fixture
+def slack_app(settings, vendor, db):
+    settings.WEBHOOK_APP_SECRETS = {"slack": SLACK_SECRET}
+    organization, _ = vendor
+    return make_connection(
+        organization, "slack", {"bot_token": "xoxb-1-abc"}, external_account_id="T0001"
+    )
+
+
+def test_slack_url_verification_is_answered_after_the_signature(client, slack_app):
+    response = slack_post(client, {"type": "url_verification", "challenge": "3eZbrw1aBm"})
+    assert response.status_code == 200 and response.content == b"3eZbrw1aBm"
+    forged = slack_post(client, {"type": "url_verification", "challenge": "x"}, secret="nope")
+    assert forged.status_code == 401
+
+
+def test_slack_events_are_routed_to_the_teams_connection(client, slack_app):
+    body = {
+        "type": "event_callback",
+        "team_id": "T0001",
+        "event_id": "Ev1",
+        "event": {"type": "message", "text": "The florist is running late"},
+    }
+    response = slack_post(client, body)
+    assert response.status_code == 202  # no Slack event types are processed yet
+    event = InboundEvent.objects.get()
+    assert event.connection == slack_app and event.status == "ignored"
+    assert event.dedup_key == "id:Ev1"
+    assert slack_post(client, {**body, "team_id": "T9999", "event_id": "Ev2"}).status_code == 404
+    stale = slack_post(client, {**body, "event_id": "Ev3"}, timestamp=int(time.time()) - 3600)
+    assert stale.status_code == 401
+
+
+def test_a_provider_without_a_fixed_url_is_404_there(client, db):
+    response = client.post(
+        "/api/integrations/webhooks/stripe/", b"{}", content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert (
+        client.post(
+            "/api/integrations/webhooks/nope/", b"{}", content_type="application/json"
+        ).status_code
+        == 404
+    )
