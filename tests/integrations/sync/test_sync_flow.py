@@ -220,3 +220,42 @@ def test_a_worker_killed_mid_push_completes_the_push_once_after_restart(
     assert len(creates) == 2  # the retried create found its own event: still one event
     listed = google.event("primary", uuid.UUID(str(item.pk)).hex)
     assert listed["status"] == "confirmed"
+
+
+def test_repeated_failures_open_the_circuit_and_a_429_is_honoured(
+    team, google, linked, django_capture_on_commit_callbacks
+):
+    from integrations.models import Connection
+    from integrations.sync import push
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    calendar, _, _ = linked
+    item = TimelineItemFactory(wedding=team.wedding)
+    with django_capture_on_commit_callbacks(execute=False):
+        record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
+
+    google.inject_fault(429, times=1, retry_after=120, path_prefix="/calendar")
+    before = dt.datetime.now(dt.UTC)
+    run = push.push_connection(calendar.pk)
+    change = OutboundChange.objects.get()
+    assert run.sent == 0 and change.next_attempt_at >= before + dt.timedelta(seconds=119)
+
+    google.inject_fault(503, times=1000, path_prefix="/calendar")
+    for _ in range(push.BREAKER_THRESHOLD):
+        OutboundChange.objects.update(next_attempt_at=None)
+        push.push_connection(calendar.pk)
+    calendar = Connection.objects.get(pk=calendar.pk)
+    assert calendar.circuit_open_until is not None
+    requests_before = len(google.requests)
+    OutboundChange.objects.update(next_attempt_at=None)
+    assert push.push_connection(calendar.pk).held == "circuit open"
+    assert len(google.requests) == requests_before  # no call while the circuit is open
+
+    google.clear_faults()
+    Connection.objects.filter(pk=calendar.pk).update(
+        circuit_open_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    )
+    assert push.push_connection(calendar.pk).sent == 1  # the half-open probe succeeds
+    calendar.refresh_from_db()
+    assert calendar.circuit_open_until is None and calendar.consecutive_failures == 0
