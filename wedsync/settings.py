@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "channels",
     "wedsync",
     "integrations",
+    "conflicts",
 ]
 
 MIDDLEWARE = [

@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("integrations/", include("integrations.urls")),
     path("api/integrations/", include("integrations.api.urls")),
+    path("api/integrations/", include("conflicts.urls")),
     path("api/", include("wedsync.api.urls")),
     path("api/auth/", include("rest_framework.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -78,7 +78,13 @@ class TriggerSyncView(APIView):
                 )
             connections = [c for c in connections if c.provider in wanted]
         results = [sync_one(connection) for connection in connections]
-        return Response({"results": results, "conflicts": []})
+        from conflicts.api import ConflictSerializer
+        from conflicts.models import Conflict
+
+        pending = Conflict.objects.filter(wedding=wedding, status=Conflict.Status.PENDING)
+        return Response(
+            {"results": results, "conflicts": ConflictSerializer(pending, many=True).data}
+        )
 
 
 def sync_one(connection: Connection) -> dict:
@@ -145,8 +151,16 @@ class WeddingStatusView(APIView):
                 }
             )
         last = max((r["last_sync"] for r in rows if r["last_sync"]), default=None)
+        from conflicts.models import Conflict
+
+        pending = Conflict.objects.filter(wedding=wedding, status=Conflict.Status.PENDING).count()
         return Response(
-            {"wedding": wedding.pk, "connections": rows, "pending_conflicts": 0, "last_sync": last}
+            {
+                "wedding": wedding.pk,
+                "connections": rows,
+                "pending_conflicts": pending,
+                "last_sync": last,
+            }
         )
 
 

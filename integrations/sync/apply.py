@@ -106,9 +106,12 @@ def apply_timeline_item(connection: Connection, link: RecordLink, record: Extern
         if wedding is None or not values.get("starts_at") or not values.get("title"):
             return "not applied: no wedding is mapped to this connection"
         item = TimelineItem(wedding=wedding)
+    ours_kept = False
+    if not created and link.previous_snapshot is not None:
+        values, ours_kept = settle_timeline(connection, link, record, item)
     changed = [name for name, value in values.items() if getattr(item, name) != value]
     if not created and not changed:
-        return "unchanged"
+        return "unchanged" if not ours_kept else "kept ours (conflict)"
     for name in changed:
         setattr(item, name, values[name])
     item.save()
@@ -122,7 +125,9 @@ def apply_timeline_item(connection: Connection, link: RecordLink, record: Extern
         "changed": changed,
     }
     event = EventType.TIMELINE_ITEM_CREATED if created else EventType.TIMELINE_ITEM_UPDATED
-    record_change(item.wedding_id, event, data, source_connection_id=connection.pk)
+    # When a conflict kept or chose our value, the source must hear it too.
+    source = None if ours_kept else connection.pk
+    record_change(item.wedding_id, event, data, source_connection_id=source)
     log(
         connection,
         item.wedding,
@@ -131,6 +136,37 @@ def apply_timeline_item(connection: Connection, link: RecordLink, record: Extern
         data,
     )
     return "created" if created else f"updated {', '.join(changed)}"
+
+
+def settle_timeline(
+    connection: Connection, link: RecordLink, record: ExternalRecord, item: TimelineItem
+) -> tuple[dict[str, Any], bool]:
+    """Three-way merge of the provider's item with ours against the last synced base."""
+    from conflicts.settle import plain, settle
+    from integrations.sync.outbox import timeline_fields
+
+    wanted = (*TIMELINE_FIELDS, "time_zone")
+    theirs = {k: v for k, v in plain(record.fields).items() if k in wanted}
+    base = {k: v for k, v in (link.previous_snapshot or {}).items() if k in wanted}
+    ours = {k: v for k, v in timeline_fields(item, item.wedding.time_zone).items() if k in theirs}
+    settlement = settle(
+        wedding=item.wedding,
+        kind="timeline_item",
+        object_id=item.pk,
+        base=base,
+        ours=ours,
+        ours_modified=item.updated_at,
+        theirs=theirs,
+        theirs_modified=record.modified,
+        connection=connection,
+    )
+    settled = ExternalRecord(
+        resource=record.resource,
+        kind=record.kind,
+        external_id=record.external_id,
+        fields=settlement.values,
+    )
+    return timeline_values(settled), settlement.ours_kept
 
 
 def apply_wedding(connection: Connection, link: RecordLink, record: ExternalRecord) -> str:
@@ -145,13 +181,37 @@ def apply_wedding(connection: Connection, link: RecordLink, record: ExternalReco
     if guest_count in (None, "") or int(guest_count) == wedding.guest_count:
         return "unchanged"
     before = wedding.guest_count
+    ours_kept = False
+    if link.previous_snapshot is not None:
+        from conflicts.settle import settle
+
+        base = link.previous_snapshot.get("guest_count")
+        settlement = settle(
+            wedding=wedding,
+            kind="wedding",
+            object_id=wedding.pk,
+            base={"guest_count": base} if base is not None else None,
+            ours={"guest_count": before},
+            ours_modified=wedding.updated_at,
+            theirs={"guest_count": int(guest_count)},
+            theirs_modified=record.modified,
+            connection=connection,
+        )
+        guest_count, ours_kept = settlement.values["guest_count"], settlement.ours_kept
+        if int(guest_count) == before:
+            return "kept ours (conflict)"
     wedding.guest_count = int(guest_count)
     wedding.save(update_fields=["guest_count", "updated_at"])
     if link.object_id != wedding.pk:
         link.object_id = wedding.pk
         link.save(update_fields=["object_id", "updated_at"])
     data = {"id": str(wedding.pk), "guest_count": wedding.guest_count, "before": before}
-    record_change(wedding.pk, EventType.GUEST_LIST_UPDATE, data, source_connection_id=connection.pk)
+    record_change(
+        wedding.pk,
+        EventType.GUEST_LIST_UPDATE,
+        data,
+        source_connection_id=None if ours_kept else connection.pk,
+    )
     log(
         connection,
         wedding,

@@ -53,6 +53,7 @@ def store_record(
                 "deleted": record.deleted,
             },
         )
+        link.previous_snapshot = None if created else dict(link.snapshot)  # the base, for merges
         if created:
             return CREATED, link
         if modified and link.source_modified and modified < link.source_modified:
