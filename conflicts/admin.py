@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from wedsync.admin import MemberScopedAdmin
 from wedsync.models import Wedding
 
 from .models import Conflict, ConflictPolicy
@@ -48,7 +49,7 @@ class ResolveForm(forms.Form):
 
 
 @admin.register(Conflict)
-class ConflictAdmin(admin.ModelAdmin):
+class ConflictAdmin(MemberScopedAdmin):
     list_display = [
         "wedding",
         "kind",
@@ -62,7 +63,13 @@ class ConflictAdmin(admin.ModelAdmin):
         "created_at",
         "resolve_link",
     ]
-    list_filter = ["status", "emergency", "kind", "theirs_system", "wedding"]
+    list_filter = [
+        "status",
+        "emergency",
+        "kind",
+        "theirs_system",
+        ("wedding", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["path", "wedding__couple_names"]
     list_select_related = ["wedding"]
     date_hierarchy = "created_at"
@@ -71,12 +78,6 @@ class ConflictAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(wedding__in=Wedding.objects.visible_to(request.user))
 
     @admin.display(description="Base")
     def base_value(self, obj):
@@ -182,7 +183,7 @@ class ConflictAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConflictPolicy)
-class ConflictPolicyAdmin(admin.ModelAdmin):
+class ConflictPolicyAdmin(MemberScopedAdmin):
     list_display = [
         "__str__",
         "wedding",
@@ -198,11 +199,10 @@ class ConflictPolicyAdmin(admin.ModelAdmin):
     search_fields = ["field", "data_type", "source", "note"]
     readonly_fields = ["created_by", "created_at"]
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(wedding__in=Wedding.objects.visible_to(request.user))
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "wedding" and not request.user.is_superuser:
+            kwargs["queryset"] = Wedding.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -7,8 +7,7 @@ import json
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from wedsync import access
-from wedsync.models import Wedding
+from wedsync.admin import MemberScopedAdmin, OrganizationScopedAdmin, shortened
 
 from . import services
 from .errors import ProviderError, vendor_message
@@ -18,7 +17,7 @@ from .webhooks.replay import replay
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(OrganizationScopedAdmin):
     list_display = [
         "__str__",
         "provider",
@@ -61,12 +60,6 @@ class ConnectionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # connections are made by testing credentials, on the link pages
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(organization__in=access.organizations_of(request.user))
-
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Connection):
         colour = {
@@ -84,8 +77,8 @@ class ConnectionAdmin(admin.ModelAdmin):
         return f"{obj.consecutive_failures} failure(s) in a row"
 
     @admin.display(description="Last error")
-    def short_error(self, obj: Connection) -> str:
-        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+    def short_error(self, obj) -> str:
+        return shortened(obj.last_error)
 
     @admin.display(description="Credentials")
     def credentials_state(self, obj: Connection) -> str:
@@ -146,9 +139,10 @@ class ConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundEvent)
-class InboundEventAdmin(admin.ModelAdmin):
+class InboundEventAdmin(OrganizationScopedAdmin):
     """Every webhook the hub acknowledged; a failed one waits here with its reason."""
 
+    organization_path = "connection__organization"
     list_display = [
         "id",
         "provider",
@@ -189,14 +183,11 @@ class InboundEventAdmin(admin.ModelAdmin):
         return False  # an event is evidence; replay it, never edit it
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).defer("body")
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(connection__organization__in=access.organizations_of(request.user))
+        return super().get_queryset(request).defer("body")
 
     @admin.display(description="Error")
-    def short_error(self, obj: InboundEvent) -> str:
-        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+    def short_error(self, obj) -> str:
+        return shortened(obj.last_error)
 
     @admin.display(description="Headers (secrets redacted)")
     def headers_redacted(self, obj: InboundEvent):
@@ -217,9 +208,10 @@ class InboundEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboundChange)
-class OutboundChangeAdmin(admin.ModelAdmin):
+class OutboundChangeAdmin(OrganizationScopedAdmin):
     """Deliveries of our changes to each system: pending ones show their next retry."""
 
+    organization_path = "connection__organization"
     list_display = [
         "id",
         "connection",
@@ -241,15 +233,9 @@ class OutboundChangeAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(connection__organization__in=access.organizations_of(request.user))
-
     @admin.display(description="Error")
     def short_error(self, obj) -> str:
-        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+        return shortened(obj.last_error)
 
     @admin.action(description="Retry the selected deliveries now")
     def retry_now(self, request, queryset):
@@ -265,7 +251,8 @@ class OutboundChangeAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(OrganizationScopedAdmin):
+    organization_path = "connection__organization"
     list_display = [
         "started_at",
         "connection",
@@ -287,19 +274,13 @@ class SyncRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(connection__organization__in=access.organizations_of(request.user))
-
     @admin.display(description="Duration (ms)")
     def duration(self, obj) -> int | None:
         return obj.duration_ms
 
 
 @admin.register(IntegrationEvent)
-class IntegrationEventAdmin(admin.ModelAdmin):
+class IntegrationEventAdmin(MemberScopedAdmin):
     list_display = [
         "created_at",
         "event_type",
@@ -315,9 +296,3 @@ class IntegrationEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(wedding__in=Wedding.objects.visible_to(request.user))

@@ -11,6 +11,24 @@ from .live import EventType
 from .models import Contact, Membership, Organization, TimelineItem, Wedding, WeddingParticipant
 
 
+def shortened(text: str, limit: int = 80) -> str:
+    return (text[:limit] + "…") if len(text) > limit else text
+
+
+class OrganizationScopedAdmin(admin.ModelAdmin):
+    """Limits the changelist to rows of the user's own organizations."""
+
+    organization_path = "organization"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(
+            **{f"{self.organization_path}__in": access.organizations_of(request.user)}
+        )
+
+
 class MemberScopedAdmin(admin.ModelAdmin):
     """Limits the changelist to rows reachable through the user's weddings."""
 
