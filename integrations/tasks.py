@@ -94,7 +94,11 @@ def push_connection(connection_id: str) -> str:
     from integrations.sync.dispatch import queue_push
 
     run = push.push_connection(connection_id)
-    if run.retry_at is not None and not run.held.startswith("another"):
+    if run.held == push.LEASE_HELD:
+        # The pusher at work may have listed its changes before ours committed: look again
+        # once it is likely done, rather than leave ours for the half-minute sweep.
+        queue_push(connection_id, countdown=2.0)
+    elif run.retry_at is not None:
         delay = max(0.0, (run.retry_at - timezone.now()).total_seconds())
         queue_push(connection_id, countdown=delay)
     return f"sent {run.sent}, failed {run.failed}{', ' + run.held if run.held else ''}"

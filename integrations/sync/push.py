@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 BREAKER_THRESHOLD = 5
 LEASE = dt.timedelta(seconds=120)
+LEASE_HELD = "another pusher holds the lease"
 HELD_STATUSES = (
     Connection.Status.PAUSED,
     Connection.Status.REVOKED,
@@ -79,7 +80,7 @@ def push_connection(connection_id) -> PushRun:
     if connection.circuit_open_until and connection.circuit_open_until > now:
         return PushRun(retry_at=connection.circuit_open_until, held="circuit open")
     if not take_lease(connection.pk):
-        return PushRun(held="another pusher holds the lease")
+        return PushRun(held=LEASE_HELD)
     run = PushRun()
     try:
         adapter = services.adapter_for(connection)

@@ -88,7 +88,9 @@ def test_database_redis_hosts_and_keys_come_from_the_environment(tmp_path):
     )
     assert "transaction_mode" not in loaded["OPTIONS"]
     assert loaded["REDIS_URL"] == loaded["BROKER"] == "redis://cache.internal:6380/2"
-    assert loaded["LAYER_HOSTS"] == ["redis://cache.internal:6380/2"]
+    assert loaded["LAYER_HOSTS"] == [
+        {"address": "redis://cache.internal:6380/2", "socket_timeout": None}
+    ]
     assert loaded["ALLOWED_HOSTS"] == ["hub.example.com", "api.example.com"]
     assert loaded["FERNET_KEYS"] == ["new-key", "old-key"]
 

@@ -122,3 +122,19 @@ async def test_socket_answers_ping_and_explains_anything_else(team):
     await communicator.send_json_to({"type": "subscribe", "wedding": "all"})
     assert (await communicator.receive_json_from())["type"] == "error"
     await communicator.disconnect()
+
+
+async def test_a_socket_stays_open_through_a_quiet_spell(team):
+    """redis 8's default 5 s socket timeout once killed every socket quiet for 5 s."""
+    import asyncio
+
+    communicator = socket(team.wedding.pk, await sync_to_async(token_for)(team.staff))
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.receive_json_from()  # subscribed
+    await asyncio.sleep(6)
+    assert await communicator.receive_nothing(timeout=0.1)
+    await sync_to_async(broadcast)(team.wedding.pk, EventType.GUEST_LIST_UPDATE, {"n": 1})
+    event = await communicator.receive_json_from(timeout=2)
+    assert event["data"] == {"n": 1}
+    await communicator.disconnect()
