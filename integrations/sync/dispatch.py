@@ -14,9 +14,29 @@ def push_queue(wedding_id=None) -> str:
     return queues.SYNC
 
 
+# Within a queue, inbound events go before pushes (Redis priority steps: lower is sooner), so a
+# change that arrived is applied before the fan-out of earlier ones finishes.
+PUSH_PRIORITY = 6
+
+
+def wedding_of_pending(connection_id):
+    from integrations.models import OutboundChange
+
+    return (
+        OutboundChange.objects.filter(connection_id=connection_id, status="pending")
+        .values_list("wedding_id", flat=True)
+        .first()
+    )
+
+
 def queue_push(connection_id, *, wedding_id=None, countdown: float | None = None) -> None:
     from integrations.tasks import push_connection
 
+    if wedding_id is None:  # a retry or a sweep: stay on the wedding's queue
+        wedding_id = wedding_of_pending(connection_id)
     push_connection.apply_async(
-        args=[str(connection_id)], queue=push_queue(wedding_id), countdown=countdown
+        args=[str(connection_id)],
+        queue=push_queue(wedding_id),
+        countdown=countdown,
+        priority=PUSH_PRIORITY,
     )

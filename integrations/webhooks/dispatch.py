@@ -9,6 +9,7 @@ from wedsync.models import Wedding
 
 _TODAY_CACHE: dict[int, tuple[float, bool]] = {}
 TODAY_CACHE_SECONDS = 60.0
+INBOUND_PRIORITY = 0  # ahead of pushes in the same queue (see integrations.sync.dispatch)
 
 
 def has_wedding_today(organization_id: int) -> bool:
@@ -33,4 +34,6 @@ def queue_for(organization_id: int) -> str:
 def queue_processing(event_id: int, organization_id: int) -> None:
     from integrations.tasks import process_inbound_event
 
-    process_inbound_event.apply_async(args=[event_id], queue=queue_for(organization_id))
+    process_inbound_event.apply_async(
+        args=[event_id], queue=queue_for(organization_id), priority=INBOUND_PRIORITY
+    )

@@ -259,3 +259,29 @@ def test_repeated_failures_open_the_circuit_and_a_429_is_honoured(
     assert push.push_connection(calendar.pk).sent == 1  # the half-open probe succeeds
     calendar.refresh_from_db()
     assert calendar.circuit_open_until is None and calendar.consecutive_failures == 0
+
+
+def test_wedding_day_pushes_and_their_retries_use_the_priority_queue_behind_inbound(
+    team, linked, monkeypatch
+):
+    from django.utils import timezone as tz
+
+    from integrations.sync import dispatch
+    from integrations.tasks import push_connection as task
+    from wedsync import queues
+
+    calendar, _, _ = linked
+    team.wedding.date = tz.now().astimezone(team.wedding.zone).date()
+    team.wedding.save()
+    OutboundChange.objects.create(
+        connection=calendar,
+        wedding=team.wedding,
+        kind="timeline_item",
+        object_id=uuid.uuid4(),
+        action="create",
+    )
+    sent = []
+    monkeypatch.setattr(task, "apply_async", lambda **kwargs: sent.append(kwargs))
+    dispatch.queue_push(calendar.pk, countdown=30)  # a retry: no wedding given
+    assert sent[0]["queue"] == queues.PRIORITY
+    assert sent[0]["priority"] > 0  # inbound events (priority 0) go first
