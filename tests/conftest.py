@@ -53,3 +53,13 @@ def client_for():
 @pytest.fixture
 def user(db):
     return UserFactory()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_webhook_lookup():
+    """Each test starts without connections remembered by an earlier one."""
+    from integrations.webhooks.lookup import forget_all
+
+    forget_all()
+    yield
+    forget_all()

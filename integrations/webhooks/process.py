@@ -19,7 +19,7 @@ from django.utils import timezone
 from integrations import services
 from integrations.adapters.base import ExternalRecord, WebhookItem
 from integrations.errors import ProviderError
-from integrations.models import InboundEvent
+from integrations.models import Connection, InboundEvent
 from integrations.sync.apply import apply_record
 from integrations.sync.records import CREATED, UPDATED, store_record
 
@@ -73,6 +73,10 @@ def process(event_id: int) -> Outcome:
     if event.status != InboundEvent.Status.RECEIVED:
         return Outcome(event.status, f"already {event.status}")
     connection = event.connection
+    if connection.status in SET_ASIDE:
+        set_aside = set_aside_for_status(event_id, connection.pk)
+        if set_aside is not None:
+            return set_aside
     adapter = services.adapter_for(connection)
     try:
         items = adapter.parse_webhook(event.event_type, payload_of(event))
@@ -120,6 +124,35 @@ def process(event_id: int) -> Outcome:
             ]
         )
     return Outcome(locked.status, locked.outcome)
+
+
+SET_ASIDE = (Connection.Status.PAUSED, Connection.Status.REVOKED)
+
+
+def set_aside_for_status(event_id: int, connection_id) -> Outcome | None:
+    """Hold the event of a paused connection (released on resume), ignore a revoked one's.
+
+    The endpoint decides this when it stores the event, but from a connection it may have read
+    a moment earlier. The connection row is locked while deciding, so a resume either commits
+    first (and the event is processed) or waits and then releases the event held here.
+    """
+    with transaction.atomic():
+        status = (
+            Connection.objects.select_for_update()
+            .filter(pk=connection_id)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if status not in SET_ASIDE:
+            return None
+        if status == Connection.Status.PAUSED:
+            new, outcome = InboundEvent.Status.HELD, ""
+        else:
+            new, outcome = InboundEvent.Status.IGNORED, "the connection was revoked"
+        InboundEvent.objects.filter(pk=event_id, status=InboundEvent.Status.RECEIVED).update(
+            status=new, outcome=outcome
+        )
+    return Outcome(new, outcome or f"set aside: {new}")
 
 
 def summarize(fetched, results: list[str]) -> str:

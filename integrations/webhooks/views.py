@@ -15,6 +15,7 @@ from integrations.models import Connection
 from integrations.registry import get_provider
 
 from . import ingest, verify
+from .lookup import connection_for_token
 
 RESPONSES = {
     200: OpenApiResponse(
@@ -87,11 +88,7 @@ class ConnectionWebhookView(WebhookView):
         refused = too_large(request)
         if refused:
             return refused
-        connection = (
-            Connection.objects.exclude(status=Connection.Status.REVOKED)
-            .filter(webhook_token=token)
-            .first()
-        )
+        connection = connection_for_token(token)
         if connection is None:
             return respond(ingest.refuse(404, "no connection has this webhook URL"))
         try:

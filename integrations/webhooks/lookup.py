@@ -1,0 +1,56 @@
+"""Which connection a webhook URL belongs to, kept for a moment per process.
+
+At volume a provider posts many deliveries to the same URL within a second; reading and
+decrypting the connection for each was a third of the endpoint's CPU. The answer is kept for
+WEBHOOK_CONNECTION_CACHE_SECONDS (2 s by default, 0 turns it off) and dropped at once when this
+process saves or deletes a connection. Another process may act for up to that long on a status
+or secret that just changed; processing checks pause and revoke again on the stored event.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from integrations.models import Connection
+
+MAX_ENTRIES = 10_000
+_cache: dict[str, tuple[float, Connection]] = {}
+
+
+def cache_seconds() -> float:
+    return float(getattr(settings, "WEBHOOK_CONNECTION_CACHE_SECONDS", 2.0))
+
+
+def connection_for_token(token: str) -> Connection | None:
+    """The connection (not revoked) whose webhook URL ends in this token, or None."""
+    ttl = cache_seconds()
+    now = time.monotonic()
+    cached = _cache.get(token)
+    if cached is not None and now - cached[0] < ttl:
+        return cached[1]
+    connection = (
+        Connection.objects.exclude(status=Connection.Status.REVOKED)
+        .filter(webhook_token=token)
+        .first()
+    )
+    if connection is None or ttl <= 0:
+        _cache.pop(token, None)
+        return connection
+    if len(_cache) >= MAX_ENTRIES:
+        _cache.clear()
+    _cache[token] = (now, connection)
+    return connection
+
+
+def forget_all() -> None:
+    _cache.clear()
+
+
+@receiver(post_save, sender=Connection, dispatch_uid="webhook-lookup-save")
+@receiver(post_delete, sender=Connection, dispatch_uid="webhook-lookup-delete")
+def _connection_changed(**kwargs) -> None:
+    forget_all()
