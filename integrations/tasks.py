@@ -3,63 +3,45 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 
 from celery import shared_task
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.errors import ProviderError
+from integrations import wakeups
 from integrations.models import InboundEvent
-from integrations.webhooks import process as processing
+from integrations.webhooks import drain as inbound
 from wedsync import queues
 
-MAX_ATTEMPTS = 8
+
+@shared_task(acks_late=True)
+def process_inbound_event(event_id: int) -> str:
+    """One event on its own (a retry, a replay, the sweep); failures reschedule themselves."""
+    return inbound.attempt(event_id)
 
 
-def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with full jitter (5 s, 10 s, ... capped at 10 min); a provider's
-    Retry-After wins when it asks for longer."""
-    ceiling = min(600.0, 5.0 * 2 ** max(0, attempt - 1))
-    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
-    return max(delay, retry_after or 0.0)
+@shared_task(acks_late=True)
+def drain_inbound_events(connection_id: str) -> str:
+    """Process the connection's due inbound events, one drain per connection at a time."""
+    from integrations.models import Connection
+    from integrations.webhooks.dispatch import DRAIN, queue_drain
 
-
-@shared_task(bind=True, acks_late=True, max_retries=None)
-def process_inbound_event(self, event_id: int) -> str:
-    try:
-        return processing.process(event_id).summary
-    except processing.PermanentFailure as error:
-        processing.record_attempt_failed(event_id, str(error), final=True)
-        return f"failed: {error}"
-    except ProviderError as error:
-        attempt = self.request.retries + 1
-        final = not error.retryable or attempt >= MAX_ATTEMPTS
-        delay = backoff_seconds(attempt, error.retry_after)
-        processing.record_attempt_failed(
-            event_id,
-            str(error),
-            final=final,
-            next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
+    runs = wakeups.run_exclusively(
+        DRAIN,
+        connection_id,
+        lambda: inbound.drain_connection(connection_id),
+        keep_going=lambda run: not run.more,
+    )
+    if runs and runs[-1].more:
+        organization_id = (
+            Connection.objects.filter(pk=connection_id)
+            .values_list("organization_id", flat=True)
+            .first()
         )
-        if final:
-            return f"failed: {error}"
-        raise self.retry(countdown=delay) from error
-    except Exception as error:  # a bug or a bad record: never lose the event, never loop forever
-        attempt = self.request.retries + 1
-        reason = f"{type(error).__name__}: {error}"
-        final = attempt >= MAX_ATTEMPTS
-        delay = backoff_seconds(attempt)
-        processing.record_attempt_failed(
-            event_id,
-            reason,
-            final=final,
-            next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
-        )
-        if final:
-            return f"failed: {reason}"
-        raise self.retry(countdown=delay) from error
+        queue_drain(connection_id, organization_id, force=True)
+    processed = sum(run.processed for run in runs)
+    return f"processed {processed}" if runs else "another drain is at work"
 
 
 @shared_task

@@ -238,6 +238,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", 1000))
 CELERY_TASK_ROUTES = {
     "integrations.tasks.process_inbound_event": {"queue": queues.WEBHOOKS},
+    "integrations.tasks.drain_inbound_events": {"queue": queues.WEBHOOKS},
     "integrations.tasks.sweep_inbound_events": {"queue": queues.DEFAULT},
     "integrations.tasks.push_connection": {"queue": queues.SYNC},
     "integrations.tasks.push_due_outboxes": {"queue": queues.DEFAULT},

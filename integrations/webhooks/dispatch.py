@@ -31,9 +31,31 @@ def queue_for(organization_id: int) -> str:
     return queues.PRIORITY if has_wedding_today(organization_id) else queues.WEBHOOKS
 
 
-def queue_processing(event_id: int, organization_id: int) -> None:
+def queue_processing(
+    event_id: int, organization_id: int, *, countdown: float | None = None
+) -> None:
+    """One event on its own: a retry, a replay, the sweep, a held event released."""
     from integrations.tasks import process_inbound_event
 
     process_inbound_event.apply_async(
-        args=[event_id], queue=queue_for(organization_id), priority=INBOUND_PRIORITY
+        args=[event_id],
+        queue=queue_for(organization_id),
+        priority=INBOUND_PRIORITY,
+        countdown=countdown,
     )
+
+
+DRAIN = "inbound"
+
+
+def queue_drain(connection_id, organization_id: int, *, force: bool = False) -> None:
+    """Wake the connection's drain, unless a wake-up is already waiting (see wakeups)."""
+    from integrations import wakeups
+    from integrations.tasks import drain_inbound_events
+
+    def send() -> None:
+        drain_inbound_events.apply_async(
+            args=[str(connection_id)], queue=queue_for(organization_id), priority=INBOUND_PRIORITY
+        )
+
+    wakeups.kick(DRAIN, connection_id, send, force=force)

@@ -180,9 +180,12 @@ def store(
     # and on_commit then queues processing at once (or after an enclosing transaction commits).
     event_id = insert_unless_exists(InboundEvent, values, unique=("connection", "dedup_key"))
     if event_id is not None and status == InboundEvent.Status.RECEIVED:
-        from .dispatch import queue_processing
+        from .dispatch import queue_drain
 
-        transaction.on_commit(lambda: queue_processing(event_id, connection.organization_id))
+        # robust: the event is stored whatever happens to the wake-up; the sweep covers it.
+        transaction.on_commit(
+            lambda: queue_drain(connection.pk, connection.organization_id), robust=True
+        )
     if event_id is None:
         return Answer(200, {"status": "duplicate"})
     code = 200 if status == InboundEvent.Status.RECEIVED else 202

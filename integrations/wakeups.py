@@ -1,0 +1,129 @@
+"""Coalesced wake-ups: one queued task per burst of work for the same key.
+
+A webhook that arrives while a drain of its connection is already queued does not queue
+another: `kick` sets a flag in Redis and only the caller that set it sends the task. The task
+runs under a per-key lock (`run_exclusively`); the holder clears the flag before it looks for
+work, so anything committed after that sets the flag again, and the holder looks once more
+before it lets go. A task that finds the lock held just returns: the flag it was sent for is
+still set and the holder will see it.
+
+Losing a flag or a lock to a Redis failure costs at most a duplicate run (the work itself is
+idempotent) or a wait for the sweeps; it never loses work. Flags and locks expire on their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from functools import lru_cache
+from typing import TypeVar
+
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+FLAG_SECONDS = 60
+LOCK_SECONDS = 60
+T = TypeVar("T")
+
+_RELEASE_IF_OURS = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+@lru_cache(maxsize=4)
+def _client_for(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def client() -> redis.Redis:
+    return _client_for(settings.REDIS_URL)
+
+
+def flag_key(name: str, key: object) -> str:
+    return f"wedsync:kick:{name}:{key}"
+
+
+def lock_key(name: str, key: object) -> str:
+    return f"wedsync:lock:{name}:{key}"
+
+
+def kick(name: str, key: object, send: Callable[[], None], *, force: bool = False) -> bool:
+    """Send the task unless one for this key is already waiting; True when it was sent."""
+    try:
+        fresh = client().set(flag_key(name, key), 1, nx=not force, ex=FLAG_SECONDS)
+    except redis.RedisError as error:
+        logger.warning("wake-up flag unavailable, sending anyway: %s", error)
+        fresh = True
+    if fresh:
+        send()
+    return bool(fresh)
+
+
+class RedisLock:
+    """A lock with an owner token, released only by its owner."""
+
+    def __init__(self, name: str, key: object) -> None:
+        self.key = lock_key(name, key)
+        self.token = secrets.token_hex(8)
+
+    def acquire(self) -> bool:
+        try:
+            return bool(client().set(self.key, self.token, nx=True, ex=LOCK_SECONDS))
+        except redis.RedisError as error:
+            logger.warning("lock unavailable, working without it: %s", error)
+            return True
+
+    def release(self) -> None:
+        try:
+            client().eval(_RELEASE_IF_OURS, 1, self.key, self.token)
+        except redis.RedisError as error:
+            logger.warning("lock release failed (it expires on its own): %s", error)
+
+
+def pending(name: str, key: object) -> bool:
+    try:
+        return bool(client().exists(flag_key(name, key)))
+    except redis.RedisError:
+        return False  # cannot tell; looping blind could never end, and the sweeps cover it
+
+
+def clear(name: str, key: object) -> None:
+    try:
+        client().delete(flag_key(name, key))
+    except redis.RedisError as error:
+        logger.warning("wake-up flag not cleared: %s", error)
+
+
+def run_exclusively(
+    name: str,
+    key: object,
+    work: Callable[[], T],
+    *,
+    acquire: Callable[[], bool] | None = None,
+    release: Callable[[], None] | None = None,
+    keep_going: Callable[[T], bool] = lambda result: True,
+) -> list[T]:
+    """Run `work` while holding the key's lock, again for as long as wake-ups keep arriving.
+
+    Returns each run's result; an empty list when another holder has the lock (it will see
+    our flag). `acquire`/`release` replace the Redis lock with another (a database lease);
+    `keep_going(result)` false stops after that run, for a caller that hands over to a new
+    task so that other keys get their turn.
+    """
+    if acquire is None or release is None:
+        lock = RedisLock(name, key)
+        acquire, release = lock.acquire, lock.release
+    results: list[T] = []
+    while acquire():
+        try:
+            clear(name, key)
+            results.append(work())
+        finally:
+            release()
+        if not keep_going(results[-1]) or not pending(name, key):
+            break
+    return results

@@ -1,0 +1,108 @@
+"""Processing a connection's inbound events in bulk, and one event's attempt with its retries.
+
+At volume, one Celery task per webhook cost the endpoint a broker publish per delivery and the
+worker a task per event. Instead the endpoint wakes one drain per connection (coalesced, see
+integrations.wakeups), and the drain processes every event that is due, oldest first. A failed
+attempt is scheduled again as a task of its own with backoff; the sweep still re-queues
+anything a lost task left behind, so a lost wake-up delays an event but never loses it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from integrations.errors import ProviderError
+from integrations.models import InboundEvent
+
+from . import process as processing
+
+MAX_ATTEMPTS = 8
+BATCH = 200
+BUDGET_SECONDS = 10.0  # then hand over to a new task, so other connections get their turn
+
+
+def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter (5 s, 10 s, ... capped at 10 min); a provider's
+    Retry-After wins when it asks for longer."""
+    ceiling = min(600.0, 5.0 * 2 ** max(0, attempt - 1))
+    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+    return max(delay, retry_after or 0.0)
+
+
+def attempt(event_id: int) -> str:
+    """Process one event once; a failure is recorded and, when worth it, retried later."""
+    try:
+        return processing.process(event_id).summary
+    except processing.PermanentFailure as error:
+        processing.record_attempt_failed(event_id, str(error), final=True)
+        return f"failed: {error}"
+    except ProviderError as error:
+        return failed(event_id, str(error), retryable=error.retryable, wait=error.retry_after)
+    except Exception as error:  # a bug or a bad record: never lose the event, never loop forever
+        return failed(event_id, f"{type(error).__name__}: {error}", retryable=True, wait=None)
+
+
+def failed(event_id: int, reason: str, *, retryable: bool, wait: float | None) -> str:
+    from .dispatch import queue_processing
+
+    row = (
+        InboundEvent.objects.filter(pk=event_id)
+        .values_list("attempts", "connection__organization_id")
+        .first()
+    )
+    if row is None:
+        return "gone"
+    number, organization_id = row[0] + 1, row[1]
+    final = not retryable or number >= MAX_ATTEMPTS
+    delay = backoff_seconds(number, wait)
+    processing.record_attempt_failed(
+        event_id,
+        reason,
+        final=final,
+        next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
+    )
+    if final:
+        return f"failed: {reason}"
+    queue_processing(event_id, organization_id, countdown=delay)
+    return f"retry in {delay:.0f} s: {reason}"
+
+
+def due_events(connection_id, after: int, limit: int = BATCH) -> list[int]:
+    """Received events not waiting for a scheduled retry, in arrival order."""
+    return list(
+        InboundEvent.objects.filter(
+            connection_id=connection_id,
+            status=InboundEvent.Status.RECEIVED,
+            next_attempt_at__isnull=True,
+            pk__gt=after,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+@dataclass
+class DrainRun:
+    processed: int = 0
+    more: bool = False  # the budget ran out with events left
+
+
+def drain_connection(connection_id, budget: float = BUDGET_SECONDS) -> DrainRun:
+    """Attempt every due event of the connection once, oldest first, within the time budget."""
+    run = DrainRun()
+    started = time.monotonic()
+    last = 0
+    while batch := due_events(connection_id, last):
+        for event_id in batch:
+            if time.monotonic() - started > budget:
+                run.more = True
+                return run
+            attempt(event_id)
+            run.processed += 1
+            last = event_id
+    return run

@@ -1,0 +1,71 @@
+"""Coalesced wake-ups over the real Redis: one task per burst, nothing left behind."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from integrations import wakeups
+
+
+@pytest.fixture
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+def test_a_kick_sends_once_while_a_wake_up_is_waiting_and_force_sends_anyway(key):
+    sent = []
+    assert wakeups.kick("t", key, lambda: sent.append(1)) is True
+    assert wakeups.kick("t", key, lambda: sent.append(2)) is False
+    assert wakeups.kick("t", key, lambda: sent.append(3), force=True) is True
+    assert sent == [1, 3]
+    wakeups.clear("t", key)
+    assert wakeups.kick("t", key, lambda: sent.append(4)) is True
+    assert sent == [1, 3, 4]
+
+
+def test_a_kick_during_the_work_makes_the_holder_look_again(key):
+    wakeups.kick("t", key, lambda: None)
+    runs = []
+
+    def work():
+        runs.append(wakeups.pending("t", key))  # cleared before the work starts
+        if len(runs) == 1:
+            assert wakeups.kick("t", key, lambda: None)  # a webhook arrives meanwhile
+        return len(runs)
+
+    assert wakeups.run_exclusively("t", key, work) == [1, 2]
+    assert runs == [False, False]
+    assert not wakeups.pending("t", key)
+
+
+def test_a_task_finding_the_lock_held_leaves_its_flag_for_the_holder(key):
+    holder = wakeups.RedisLock("t", key)
+    assert holder.acquire()
+    wakeups.kick("t", key, lambda: None)
+    assert wakeups.run_exclusively("t", key, lambda: "ran") == []
+    assert wakeups.pending("t", key)
+    other = wakeups.RedisLock("t", key)
+    other.release()  # not its lock: nothing happens
+    assert not wakeups.RedisLock("t", key).acquire()
+    holder.release()
+    assert wakeups.run_exclusively("t", key, lambda: "ran") == ["ran"]
+
+
+def test_keep_going_false_stops_after_one_run(key):
+    def work():
+        wakeups.kick("t", key, lambda: None)
+        return "tired"
+
+    assert wakeups.run_exclusively("t", key, work, keep_going=lambda r: False) == ["tired"]
+    assert wakeups.pending("t", key)
+
+
+def test_without_redis_the_task_is_sent_and_the_work_done(key, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    sent = []
+    assert wakeups.kick("t", key, lambda: sent.append(1))
+    assert wakeups.kick("t", key, lambda: sent.append(2))
+    assert sent == [1, 2]
+    assert wakeups.run_exclusively("t", key, lambda: "ran") == ["ran"]
