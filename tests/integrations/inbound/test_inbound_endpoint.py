@@ -234,3 +234,13 @@ def test_an_unexpected_error_is_retried_then_waits_in_the_admin_with_its_reason(
     assert event.status == InboundEvent.Status.FAILED
     assert "RuntimeError: mapping bug" in event.last_error
     assert event.attempts == 8
+
+
+def test_the_endpoints_are_documented_and_other_methods_are_405(client, bridge):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    assert "post" in schema["paths"]["/api/integrations/inbound/{token}/"]
+    assert "post" in schema["paths"]["/api/integrations/webhooks/{provider}/"]
+    connection, _ = bridge
+    response = client.put(inbound_url(connection), b"{}", content_type="application/json")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, POST"
