@@ -39,7 +39,7 @@ def store_record(
     """
     modified = record.modified or occurred_at
     digest = fields_hash(record.fields, record.deleted)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the caller's transaction; no savepoint of ours
         link, created = RecordLink.objects.select_for_update().get_or_create(
             connection=connection,
             resource=record.resource,

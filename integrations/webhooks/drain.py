@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from integrations.errors import ProviderError
-from integrations.models import InboundEvent
+from integrations.models import Connection, InboundEvent
 
 from . import process as processing
 
@@ -34,10 +34,10 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-def attempt(event_id: int) -> str:
+def attempt(event_id: int, batch: processing.Batch | None = None) -> str:
     """Process one event once; a failure is recorded and, when worth it, retried later."""
     try:
-        return processing.process(event_id).summary
+        return processing.process(event_id, batch).summary
     except processing.PermanentFailure as error:
         processing.record_attempt_failed(event_id, str(error), final=True)
         return f"failed: {error}"
@@ -72,7 +72,7 @@ def failed(event_id: int, reason: str, *, retryable: bool, wait: float | None) -
     return f"retry in {delay:.0f} s: {reason}"
 
 
-def due_events(connection_id, after: int, limit: int = BATCH) -> list[int]:
+def due_events(connection_id, after: int, limit: int | None = None) -> list[int]:
     """Received events not waiting for a scheduled retry, in arrival order."""
     return list(
         InboundEvent.objects.filter(
@@ -82,7 +82,7 @@ def due_events(connection_id, after: int, limit: int = BATCH) -> list[int]:
             pk__gt=after,
         )
         .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", flat=True)[: limit or BATCH]
     )
 
 
@@ -97,12 +97,17 @@ def drain_connection(connection_id, budget: float = BUDGET_SECONDS) -> DrainRun:
     run = DrainRun()
     started = time.monotonic()
     last = 0
-    while batch := due_events(connection_id, last):
-        for event_id in batch:
+    while due := due_events(connection_id, last):
+        # Read once per batch: a pause or a new token is seen within one batch.
+        connection = Connection.objects.filter(pk=connection_id).first()
+        if connection is None:
+            return run
+        batch = processing.Batch(connection)
+        for event_id in due:
             if time.monotonic() - started > budget:
                 run.more = True
                 return run
-            attempt(event_id)
+            attempt(event_id, batch)
             run.processed += 1
             last = event_id
     return run

@@ -67,17 +67,34 @@ def record_for(adapter, item: WebhookItem) -> ExternalRecord:
         )
 
 
-def process(event_id: int) -> Outcome:
+class Batch:
+    """The connection (and its adapter, made on first use) shared by a drain's events."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._adapter = None
+
+    def adapter(self):
+        if self._adapter is None:
+            self._adapter = services.adapter_for(self.connection)
+        return self._adapter
+
+
+def process(event_id: int, batch: Batch | None = None) -> Outcome:
     """Process one event. Raises ProviderError (retryable or not) or PermanentFailure."""
-    event = InboundEvent.objects.select_related("connection").get(pk=event_id)
+    if batch is None:
+        event = InboundEvent.objects.select_related("connection").get(pk=event_id)
+        batch = Batch(event.connection)
+    else:
+        event = InboundEvent.objects.get(pk=event_id, connection=batch.connection)
     if event.status != InboundEvent.Status.RECEIVED:
         return Outcome(event.status, f"already {event.status}")
-    connection = event.connection
+    connection = batch.connection
     if connection.status in SET_ASIDE:
         set_aside = set_aside_for_status(event_id, connection.pk)
         if set_aside is not None:
             return set_aside
-    adapter = services.adapter_for(connection)
+    adapter = batch.adapter()
     try:
         items = adapter.parse_webhook(event.event_type, payload_of(event))
     except (ValueError, KeyError, TypeError) as error:
@@ -98,7 +115,11 @@ def process(event_id: int) -> Outcome:
     fetched = [(item, record_for(adapter, item)) for item in items]
 
     with transaction.atomic():
-        locked = InboundEvent.objects.select_for_update().get(pk=event_id)
+        locked = (
+            InboundEvent.objects.select_for_update()
+            .only("status", "attempts", "outcome")
+            .get(pk=event_id)
+        )
         if locked.status != InboundEvent.Status.RECEIVED:
             return Outcome(locked.status, f"already {locked.status}")
         results = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from integrations import wakeups
-from integrations.models import InboundEvent, RecordLink
+from integrations.models import Connection, InboundEvent, RecordLink
 from integrations.tasks import drain_inbound_events
 from integrations.webhooks import drain
 from integrations.webhooks.dispatch import DRAIN
@@ -79,10 +79,10 @@ def test_a_retryable_failure_is_scheduled_on_its_own_and_skipped_by_the_next_dra
     first, second = InboundEvent.objects.order_by("pk").values_list("pk", flat=True)
     real = drain.processing.process
 
-    def flaky(event_id):
+    def flaky(event_id, batch=None):
         if event_id == first:
             raise RuntimeError("the database blinked")
-        return real(event_id)
+        return real(event_id, batch)
 
     monkeypatch.setattr(drain.processing, "process", flaky)
     assert drain.drain_connection(connection.pk).processed == 2
@@ -106,3 +106,24 @@ def test_two_drains_of_the_same_events_apply_each_once(client, bridge, sent):
         drain.attempt(event_id)  # a stray copy changes nothing
     assert set(InboundEvent.objects.values_list("attempts", flat=True)) == {1}
     assert RecordLink.objects.count() == 2
+
+
+def test_a_pause_during_a_drain_holds_the_events_of_the_next_batch(
+    client, bridge, sent, monkeypatch
+):
+    connection, secret = bridge
+    deliver(client, connection, secret, 3)
+    monkeypatch.setattr(drain, "BATCH", 2)
+    real = drain.attempt
+    seen = []
+
+    def attempt_then_pause(event_id, batch=None):
+        seen.append(event_id)
+        outcome = real(event_id, batch)
+        Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.PAUSED)
+        return outcome
+
+    monkeypatch.setattr(drain, "attempt", attempt_then_pause)
+    drain.drain_connection(connection.pk)
+    statuses = list(InboundEvent.objects.order_by("pk").values_list("status", flat=True))
+    assert statuses == ["processed", "processed", "held"]  # the batch of two, then the pause
