@@ -47,13 +47,13 @@ import zoneinfo
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
     PYTHON,
     REPO,
+    CpuMeter,
     free_port,
     fresh_database,
     hub_env,
@@ -505,73 +505,6 @@ def worker_errors(work: Path) -> str:
     for log in sorted(work.glob("worker*.log")):
         lines += [x for x in log.read_text().splitlines() if "ERROR/" in x or "WARNING/" in x]
     return "\n".join(lines[-5:]) or "(nothing)"
-
-
-def cpu_by_process() -> dict[int, tuple[str, float]]:
-    """Every process on the machine: its name and CPU seconds so far."""
-    found = {}
-    for process in psutil.process_iter(["name", "cpu_times"]):
-        times = process.info["cpu_times"]
-        if times is not None:
-            found[process.pid] = (process.info["name"] or "", times.user + times.system)
-    return found
-
-
-class CpuMeter:
-    """Cores used between start() and stop(): by each part of the run, and the whole machine.
-
-    Every process is counted: the hub's processes and their children by role, PostgreSQL and
-    Redis by name, the rest (kernel threads, anything else on the machine) as `other`.
-    """
-
-    def __init__(self, roles: list[tuple[str, int]]) -> None:
-        self.roles = roles  # (role, pid of one of its root processes)
-
-    def start(self) -> None:
-        self.before = cpu_by_process()
-        self.machine_before = psutil.cpu_times()
-        self.started = time.perf_counter()
-
-    def role_of(self, pid: int, name: str) -> str:
-        if pid in self.members:
-            return self.members[pid]
-        if name.startswith("postgres"):
-            return "postgres"
-        if name.startswith("redis"):
-            return "redis"
-        return "other"
-
-    def stop(self) -> dict[str, float]:
-        after = cpu_by_process()
-        elapsed = time.perf_counter() - self.started
-        self.members = {}
-        for role, pid in self.roles:
-            try:
-                root = psutil.Process(pid)
-                family = [root] if pid == os.getpid() else [root, *root.children(True)]
-            except psutil.Error:
-                continue
-            self.members.update({p.pid: role for p in family})
-        used: dict[str, float] = {}
-        others: dict[str, float] = {}
-        for pid, (name, seconds) in after.items():
-            spent = seconds - self.before.get(pid, (name, 0.0))[1]
-            role = self.role_of(pid, name)
-            used[role] = used.get(role, 0.0) + spent
-            if role == "other":
-                others[name] = others.get(name, 0.0) + spent
-        top = sorted(others.items(), key=lambda x: -x[1])[:3]
-        self.others = ", ".join(f"{name} {spent / elapsed:.2f}" for name, spent in top)
-        b, a = self.machine_before, psutil.cpu_times()
-        busy = (a.user + a.nice + a.system + a.irq + a.softirq) - (
-            b.user + b.nice + b.system + b.irq + b.softirq
-        )
-        used = {role: round(spent / elapsed, 2) for role, spent in used.items()}
-        used["machine"] = round(busy / elapsed, 2)
-        # Processes that ended within the run (PostgreSQL backends of short connections).
-        attributed = sum(v for k, v in used.items() if k != "machine")
-        used["exited"] = round(max(0.0, used["machine"] - attributed), 2)
-        return used
 
 
 # -- the run ----------------------------------------------------------------------------------

@@ -1,19 +1,21 @@
 """Webhook ingest throughput and acknowledgement latency against the production-like server.
 
-    .venv/bin/python bench/webhook_ingest.py [--seconds 20] [--connections 32] [--workers 2]
+    .venv/bin/python bench/webhook_ingest.py [--seconds 20] [--connections 32] [--workers N]
 
 PostgreSQL and Redis from DATABASE_URL/REDIS_URL, else started as CI starts them. The hub runs
-as deployed: uvicorn (ASGI, uvloop + httptools, no access log) with N worker processes, a psycopg
-connection pool, and a Celery worker processing the `webhooks` queue at the same time. wrk posts
-bridge deliveries (HoneyBook via Zapier: shared secret header, a unique record per request) spread
-over ten connections; the same wrk against GET /healthz on the same server is the ceiling.
-Afterwards the database says how many events were stored and processed. Last line: JSON.
+as deployed: gunicorn with sync workers (N defaults to gunicorn's 2 x cores + 1; `--server
+uvicorn` for the ASGI server), and a Celery worker (-c 2, at nice 10) processing the `webhooks`
+queue at the same time. wrk posts bridge deliveries (HoneyBook via Zapier: shared secret
+header, a unique record per request) spread over ten connections; the same wrk against GET
+/healthz on the same server is the ceiling. It prints the cores each part used during the load
+(`exited` is mostly wrk), then how many events were stored and processed. Last line: JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
     PYTHON,
     REPO,
+    CpuMeter,
     free_port,
     fresh_database,
     hub_env,
@@ -141,7 +144,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--server", choices=["gunicorn", "uvicorn"], default="gunicorn")
     args = parser.parse_args()
 
@@ -187,7 +190,12 @@ def main() -> None:
         wait_http(f"{base}/healthz")
         run_wrk(f"{base}/healthz", "", 2, args.connections)  # warm up both workers
         ceiling = run_wrk(f"{base}/healthz", "", args.seconds, args.connections)
+        meter = CpuMeter(
+            [("web", processes[0].pid), ("worker", processes[1].pid), ("bench", os.getpid())]
+        )
+        meter.start()
         load = run_wrk(base, LUA % {"targets": lua_table(links)}, args.seconds, args.connections)
+        cpu = meter.stop()
         acknowledged = load["requests"] - load["non2xx"] - load["socket_errors"]
         load_ended = time.monotonic()
         deadline = load_ended + 300
@@ -219,6 +227,7 @@ def main() -> None:
         "ceiling_per_s": round(ceiling_rate, 1),
         "processing_drained_after_s": round(drained_after, 1),
         "ratio_to_ceiling": round(rate / ceiling_rate, 3),
+        "cpu_cores_during_load": cpu,
         "server": f"{args.server} --workers {args.workers}, Celery worker -c 2 at nice 10",
         "load": f"wrk -t2 -c{args.connections} -d{args.seconds}s",
     }
@@ -236,6 +245,7 @@ def main() -> None:
         f"{counts['processed_twice']}"
     )
     print(f"processing finished {drained_after:.1f} s after the load stopped")
+    print("cores used during the load: " + ", ".join(f"{k} {v}" for k, v in cpu.items()))
     print(json.dumps(result))
 
 
