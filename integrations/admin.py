@@ -246,7 +246,7 @@ class OutboundChangeAdmin(OrganizationScopedAdmin):
         count = changed.update(status=OutboundChange.Status.PENDING, next_attempt_at=None)
         Connection.objects.filter(pk__in=connections).update(circuit_open_until=None)
         for connection_id in connections:
-            queue_push(connection_id, force=True)
+            queue_push(connection_id)
         self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
 
 

@@ -71,28 +71,19 @@ def sweep_inbound_events() -> int:
 
 @shared_task(acks_late=True)
 def push_connection(connection_id: str) -> str:
-    """Push one connection's outbox, again while new changes keep waking it; a retry is
-    scheduled for what could not go yet. A task finding another pusher at work returns: that
-    pusher sees the wake-up it was sent for and looks again before it lets go."""
+    """Push one connection's outbox; a retry is scheduled for what could not go yet."""
     from integrations.sync import push
-    from integrations.sync.dispatch import PUSH, queue_push
+    from integrations.sync.dispatch import queue_push
 
-    runs = wakeups.run_exclusively(
-        PUSH,
-        connection_id,
-        lambda: push.push_connection(connection_id, leased=True),
-        acquire=lambda: push.take_lease(connection_id),
-        release=lambda: push.release_lease(connection_id),
-        keep_going=lambda run: run.retry_at is None,
-    )
-    if not runs:
-        return push.LEASE_HELD
-    run = runs[-1]
-    if run.retry_at is not None:
+    run = push.push_connection(connection_id)
+    if run.held == push.LEASE_HELD:
+        # The pusher at work may have listed its changes before ours committed: look again
+        # once it is likely done, rather than leave ours for the half-minute sweep.
+        queue_push(connection_id, countdown=2.0)
+    elif run.retry_at is not None:
         delay = max(0.0, (run.retry_at - timezone.now()).total_seconds())
-        queue_push(connection_id, countdown=max(delay, 0.1))
-    sent, failed = sum(r.sent for r in runs), sum(r.failed for r in runs)
-    return f"sent {sent}, failed {failed}{', ' + run.held if run.held else ''}"
+        queue_push(connection_id, countdown=delay)
+    return f"sent {run.sent}, failed {run.failed}{', ' + run.held if run.held else ''}"
 
 
 @shared_task
@@ -113,7 +104,7 @@ def push_due_outboxes() -> int:
     )
     count = 0
     for connection_id in due:
-        queue_push(connection_id, force=True)  # a lost task may have left its flag set
+        queue_push(connection_id)
         count += 1
     return count
 

@@ -29,30 +29,14 @@ def wedding_of_pending(connection_id):
     )
 
 
-PUSH = "push"
-
-
-def queue_push(
-    connection_id, *, wedding_id=None, countdown: float | None = None, force: bool = False
-) -> None:
-    """Wake the connection's pusher, unless a wake-up is already waiting (see wakeups).
-
-    A retry (`countdown`) is sent as it is: a wake-up for later must not hold back the ones
-    for now. `force` sends even when a flag is set (the sweep, a person's "retry now").
-    """
-    from integrations import wakeups
+def queue_push(connection_id, *, wedding_id=None, countdown: float | None = None) -> None:
     from integrations.tasks import push_connection
 
-    def send() -> None:
-        wedding = wedding_id if wedding_id is not None else wedding_of_pending(connection_id)
-        push_connection.apply_async(
-            args=[str(connection_id)],
-            queue=push_queue(wedding),
-            countdown=countdown,
-            priority=PUSH_PRIORITY,
-        )
-
-    if countdown:
-        send()
-    else:
-        wakeups.kick(PUSH, connection_id, send, force=force)
+    if wedding_id is None:  # a retry or a sweep: stay on the wedding's queue
+        wedding_id = wedding_of_pending(connection_id)
+    push_connection.apply_async(
+        args=[str(connection_id)],
+        queue=push_queue(wedding_id),
+        countdown=countdown,
+        priority=PUSH_PRIORITY,
+    )

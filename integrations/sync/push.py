@@ -71,18 +71,15 @@ def resource_for(connection: Connection, kind: str) -> str:
     return next(name for name, r in connection.spec.resources.items() if r.maps_to == kind)
 
 
-def push_connection(connection_id, *, leased: bool = False) -> PushRun:
-    """Push every due change of one connection; returns what happened.
-
-    `leased`: the caller already holds the connection's push lease (and releases it).
-    """
+def push_connection(connection_id) -> PushRun:
+    """Push every due change of one connection; returns what happened."""
     connection = Connection.objects.select_related("organization").get(pk=connection_id)
     if connection.status in HELD_STATUSES:
         return PushRun(held=f"connection {connection.status}")
     now = timezone.now()
     if connection.circuit_open_until and connection.circuit_open_until > now:
         return PushRun(retry_at=connection.circuit_open_until, held="circuit open")
-    if not leased and not take_lease(connection.pk):
+    if not take_lease(connection.pk):
         return PushRun(held=LEASE_HELD)
     run = PushRun()
     try:
@@ -105,8 +102,7 @@ def push_connection(connection_id, *, leased: bool = False) -> PushRun:
             mark_sent(connection, change, result)
             run.sent += 1
     finally:
-        if not leased:
-            release_lease(connection.pk)
+        release_lease(connection.pk)
     return run
 
 

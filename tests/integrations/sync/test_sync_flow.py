@@ -117,15 +117,9 @@ def test_our_own_edit_reaches_google_and_a_deletion_upstream_removes_it(
 
 
 def test_a_system_that_was_down_gets_the_queued_changes_in_order(
-    team, google, linked, django_capture_on_commit_callbacks, monkeypatch
+    team, google, linked, django_capture_on_commit_callbacks
 ):
     calendar, _, _ = linked
-    later = []  # retries wait for their time, as on a real broker, instead of running now
-
-    def apply_async(args, countdown=None, **options):
-        return later.append(countdown) if countdown else push_connection.apply(args=args)
-
-    monkeypatch.setattr(push_connection, "apply_async", apply_async)
     item = TimelineItemFactory(
         wedding=team.wedding,
         title="Ceremony",
@@ -156,7 +150,6 @@ def test_a_system_that_was_down_gets_the_queued_changes_in_order(
     assert [c.attempts for c in queued[1:]] == [0, 0]  # later changes wait behind the first
     calendar.refresh_from_db()
     assert calendar.consecutive_failures >= 1
-    assert later and all(delay > 0 for delay in later)  # a retry was scheduled each time
 
     google.clear_faults()  # the calendar is back
     OutboundChange.objects.update(next_attempt_at=None)
