@@ -103,27 +103,22 @@ def run_exclusively(
     key: object,
     work: Callable[[], T],
     *,
-    acquire: Callable[[], bool] | None = None,
-    release: Callable[[], None] | None = None,
     keep_going: Callable[[T], bool] = lambda result: True,
 ) -> list[T]:
     """Run `work` while holding the key's lock, again for as long as wake-ups keep arriving.
 
     Returns each run's result; an empty list when another holder has the lock (it will see
-    our flag). `acquire`/`release` replace the Redis lock with another (a database lease);
-    `keep_going(result)` false stops after that run, for a caller that hands over to a new
-    task so that other keys get their turn.
+    our flag). `keep_going(result)` false stops after that run, for a caller that hands over
+    to a new task so that other keys get their turn.
     """
-    if acquire is None or release is None:
-        lock = RedisLock(name, key)
-        acquire, release = lock.acquire, lock.release
+    lock = RedisLock(name, key)
     results: list[T] = []
-    while acquire():
+    while lock.acquire():
         try:
             clear(name, key)
             results.append(work())
         finally:
-            release()
+            lock.release()
         if not keep_going(results[-1]) or not pending(name, key):
             break
     return results

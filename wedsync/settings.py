@@ -273,6 +273,8 @@ CELERY_BEAT_SCHEDULE = {
 # Inbound webhooks
 WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024))
 WEBHOOK_SWEEP_GRACE_SECONDS = int(os.environ.get("WEBHOOK_SWEEP_GRACE_SECONDS", 120))
+# How long a web process keeps a webhook URL's connection (integrations/webhooks/lookup.py).
+WEBHOOK_CONNECTION_CACHE_SECONDS = float(os.environ.get("WEBHOOK_CONNECTION_CACHE_SECONDS", 2))
 # Signing secrets of our own apps at providers that post to one fixed URL (Slack, WhatsApp):
 # JSON {"slack": "..."}.
 WEBHOOK_APP_SECRETS = json.loads(os.environ.get("WEBHOOK_APP_SECRETS", "{}"))

@@ -72,7 +72,7 @@ def failed(event_id: int, reason: str, *, retryable: bool, wait: float | None) -
     return f"retry in {delay:.0f} s: {reason}"
 
 
-def due_events(connection_id, after: int, limit: int | None = None) -> list[int]:
+def due_events(connection_id, after: int) -> list[int]:
     """Received events not waiting for a scheduled retry, in arrival order."""
     return list(
         InboundEvent.objects.filter(
@@ -82,7 +82,7 @@ def due_events(connection_id, after: int, limit: int | None = None) -> list[int]
             pk__gt=after,
         )
         .order_by("pk")
-        .values_list("pk", flat=True)[: limit or BATCH]
+        .values_list("pk", flat=True)[:BATCH]
     )
 
 

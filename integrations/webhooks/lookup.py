@@ -21,13 +21,9 @@ MAX_ENTRIES = 10_000
 _cache: dict[str, tuple[float, Connection]] = {}
 
 
-def cache_seconds() -> float:
-    return float(getattr(settings, "WEBHOOK_CONNECTION_CACHE_SECONDS", 2.0))
-
-
 def connection_for_token(token: str) -> Connection | None:
     """The connection (not revoked) whose webhook URL ends in this token, or None."""
-    ttl = cache_seconds()
+    ttl = settings.WEBHOOK_CONNECTION_CACHE_SECONDS
     now = time.monotonic()
     cached = _cache.get(token)
     if cached is not None and now - cached[0] < ttl:

@@ -67,6 +67,9 @@ def record_for(adapter, item: WebhookItem) -> ExternalRecord:
         )
 
 
+SET_ASIDE = (Connection.Status.PAUSED, Connection.Status.REVOKED)
+
+
 class Batch:
     """The connection (and its adapter, made on first use) shared by a drain's events."""
 
@@ -145,9 +148,6 @@ def process(event_id: int, batch: Batch | None = None) -> Outcome:
             ]
         )
     return Outcome(locked.status, locked.outcome)
-
-
-SET_ASIDE = (Connection.Status.PAUSED, Connection.Status.REVOKED)
 
 
 def set_aside_for_status(event_id: int, connection_id) -> Outcome | None:

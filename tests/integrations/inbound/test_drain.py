@@ -115,10 +115,8 @@ def test_a_pause_during_a_drain_holds_the_events_of_the_next_batch(
     deliver(client, connection, secret, 3)
     monkeypatch.setattr(drain, "BATCH", 2)
     real = drain.attempt
-    seen = []
 
     def attempt_then_pause(event_id, batch=None):
-        seen.append(event_id)
         outcome = real(event_id, batch)
         Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.PAUSED)
         return outcome
