@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection as db
 from django.db import models
+
+
+@lru_cache(maxsize=32)
+def _statement(
+    model: type[models.Model], names: tuple[str, ...], unique: tuple[str, ...], vendor: str
+) -> tuple[str, tuple[models.Field, ...]]:
+    """The INSERT for these columns, built once per process (identifiers come from the model's
+    meta; values are bound parameters)."""
+    meta = model._meta
+    fields = tuple(meta.get_field(name) for name in names)
+    columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    target = ", ".join(db.ops.quote_name(meta.get_field(name).column) for name in unique)
+    table = db.ops.quote_name(meta.db_table)
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT ({target}) DO NOTHING RETURNING {db.ops.quote_name(meta.pk.column)}"
+    )
+    return sql, fields
 
 
 def insert_unless_exists(
@@ -14,21 +34,23 @@ def insert_unless_exists(
     """Insert one row; return its primary key, or None when a row with the same `unique`
     fields already exists. One statement, so concurrent duplicates cannot both win.
 
-    PostgreSQL and SQLite (3.35+) both speak ON CONFLICT ... DO NOTHING RETURNING.
+    PostgreSQL and SQLite (3.35+) both speak ON CONFLICT ... DO NOTHING RETURNING. On
+    PostgreSQL the statement is prepared once per connection and its parameters bound by the
+    server: the webhook endpoint runs it for every delivery, and parsing, planning and quoting
+    it each time was a tenth of the endpoint's cost.
     """
-    meta = model._meta
-    fields = [meta.get_field(name) for name in values]
-    columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    target = ", ".join(db.ops.quote_name(meta.get_field(name).column) for name in unique)
+    sql, fields = _statement(model, tuple(values), unique, db.vendor)
     params = [field.get_db_prep_save(values[field.name], db) for field in fields]
-    # Identifiers come from the model's meta; values are bound parameters.
-    table = db.ops.quote_name(meta.db_table)
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({target}) DO NOTHING RETURNING {db.ops.quote_name(meta.pk.column)}"
-    )
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return row[0] if row else None
+    import psycopg
+
+    db.ensure_connection()
+    db.validate_no_broken_transaction()
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
         row = cursor.fetchone()
     return row[0] if row else None
