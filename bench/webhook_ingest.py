@@ -19,8 +19,7 @@ server process opens its connections on its first webhook), two runs:
   connections / throughput, so it says more about the connection count than the server).
 
 It prints the cores each part used during the saturated run (the JSON has the paced run's too;
-`exited` is mostly wrk), then how many
-events were stored and processed. Last line: JSON.
+`exited` is mostly wrk), then how many events were stored and processed. Last line: JSON.
 """
 
 from __future__ import annotations
