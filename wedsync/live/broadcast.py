@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from .events import EventType
+from .layer_loop import run_on_layer_loop
 
 logger = logging.getLogger(__name__)
 _encoder = DjangoJSONEncoder()
@@ -42,8 +42,10 @@ def broadcast(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> 
         "sent_at": timezone.now().isoformat(),
     }
     try:
-        async_to_sync(get_channel_layer().group_send)(
-            wedding_group(wedding_id), {"type": "wedding.event", "event": event}
+        run_on_layer_loop(
+            get_channel_layer().group_send,
+            wedding_group(wedding_id),
+            {"type": "wedding.event", "event": event},
         )
     except Exception:
         logger.warning(
