@@ -76,11 +76,8 @@ def push_connection(connection_id: str) -> str:
     from integrations.sync.dispatch import queue_push
 
     run = push.push_connection(connection_id)
-    if run.held == push.LEASE_HELD:
-        # The pusher at work may have listed its changes before ours committed: look again
-        # once it is likely done, rather than leave ours for the half-minute sweep.
-        queue_push(connection_id, countdown=2.0)
-    elif run.retry_at is not None:
+    # A held lease needs nothing from us: its holder looks again before it is done.
+    if run.retry_at is not None and run.held != push.LEASE_HELD:
         delay = max(0.0, (run.retry_at - timezone.now()).total_seconds())
         queue_push(connection_id, countdown=delay)
     return f"sent {run.sent}, failed {run.failed}{', ' + run.held if run.held else ''}"

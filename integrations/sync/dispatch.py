@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from wedsync import queues
 from wedsync.models import Wedding
+
+logger = logging.getLogger(__name__)
 
 
 def push_queue(wedding_id=None) -> str:
@@ -29,14 +33,27 @@ def wedding_of_pending(connection_id):
     )
 
 
-def queue_push(connection_id, *, wedding_id=None, countdown: float | None = None) -> None:
+def queue_push(
+    connection_id, *, wedding_id=None, countdown: float | None = None, queue: str | None = None
+) -> None:
     from integrations.tasks import push_connection
 
-    if wedding_id is None:  # a retry or a sweep: stay on the wedding's queue
-        wedding_id = wedding_of_pending(connection_id)
+    if queue is None:
+        if wedding_id is None:  # a retry or a sweep: stay on the wedding's queue
+            wedding_id = wedding_of_pending(connection_id)
+        queue = push_queue(wedding_id)
     push_connection.apply_async(
-        args=[str(connection_id)],
-        queue=push_queue(wedding_id),
-        countdown=countdown,
-        priority=PUSH_PRIORITY,
+        args=[str(connection_id)], queue=queue, countdown=countdown, priority=PUSH_PRIORITY
     )
+
+
+def queue_pushes(connection_ids, wedding_id) -> None:
+    """Wake the pushers of a change's connections (one queue lookup for all of them)."""
+    queue = push_queue(wedding_id)
+    for connection_id in connection_ids:
+        try:
+            queue_push(connection_id, queue=queue)
+        except Exception:  # the broker is down: the change is stored, the sweep will push it
+            logger.warning(
+                "could not queue the push of connection %s", connection_id, exc_info=True
+            )

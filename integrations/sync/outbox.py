@@ -89,10 +89,8 @@ def enqueue(wedding_id, kind, object_id, action, fields, source_connection_id=No
         for connection in targets
     )
     if rows:
-        from integrations.sync.dispatch import queue_push
+        from integrations.sync.dispatch import queue_pushes
 
-        for connection in targets:
-            transaction.on_commit(
-                lambda c=connection: queue_push(c.pk, wedding_id=wedding_id), robust=True
-            )
+        ids = [connection.pk for connection in targets]
+        transaction.on_commit(lambda: queue_pushes(ids, wedding_id), robust=True)
     return len(rows)

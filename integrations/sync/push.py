@@ -72,7 +72,34 @@ def resource_for(connection: Connection, kind: str) -> str:
 
 
 def push_connection(connection_id) -> PushRun:
-    """Push every due change of one connection; returns what happened."""
+    """Push every due change of one connection; returns what happened.
+
+    A task that finds the lease taken leaves its change to the holder, which looks for due
+    changes again after it lets the lease go: the change was committed before its task ran,
+    so before the holder let go, so the holder's second look finds it (or whoever took the
+    lease in between does). No change waits for a later task or the sweep.
+    """
+    total = PushRun()
+    while True:
+        run = push_while_leased(connection_id)
+        total.sent += run.sent
+        total.failed += run.failed
+        total.retry_at, total.held = run.retry_at, run.held
+        if run.held or run.retry_at is not None or not has_due_changes(connection_id):
+            return total
+
+
+def has_due_changes(connection_id) -> bool:
+    return (
+        OutboundChange.objects.filter(
+            connection_id=connection_id, status=OutboundChange.Status.PENDING
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+        .exists()
+    )
+
+
+def push_while_leased(connection_id) -> PushRun:
     connection = Connection.objects.select_related("organization").get(pk=connection_id)
     if connection.status in HELD_STATUSES:
         return PushRun(held=f"connection {connection.status}")

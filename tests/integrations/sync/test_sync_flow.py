@@ -222,6 +222,41 @@ def test_a_worker_killed_mid_push_completes_the_push_once_after_restart(
     assert listed["status"] == "confirmed"
 
 
+def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
+    team, google, linked, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The second change commits while the first is on the wire; its own task finds the lease
+    taken and leaves, and the holder pushes it before it is done: no later task, no sweep."""
+    from integrations.sync import push
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    calendar, _, _ = linked
+    first, second = (
+        TimelineItemFactory(wedding=team.wedding, title=title) for title in ("Ceremony", "Dinner")
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(first.pk)})
+    real_push_one = push.push_one
+    meanwhile = []
+
+    def push_one_while_another_change_arrives(adapter, connection, change):
+        result = real_push_one(adapter, connection, change)
+        if not meanwhile:
+            with django_capture_on_commit_callbacks(execute=False):
+                record_change(
+                    team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(second.pk)}
+                )
+            meanwhile.append(push_connection.apply(args=[str(calendar.pk)]).get())
+        return result
+
+    monkeypatch.setattr(push, "push_one", push_one_while_another_change_arrives)
+    assert push_connection.apply(args=[str(calendar.pk)]).get() == "sent 2, failed 0"
+    assert meanwhile == ["sent 0, failed 0, another pusher holds the lease"]
+    assert set(OutboundChange.objects.values_list("status", flat=True)) == {"sent"}
+    assert google_event(google, second.pk)["summary"] == "Dinner"
+
+
 def test_repeated_failures_open_the_circuit_and_a_429_is_honoured(
     team, google, linked, django_capture_on_commit_callbacks
 ):
