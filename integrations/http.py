@@ -10,9 +10,11 @@ its own answers (`classify`), as Healthchecks' transports override one hook.
 from __future__ import annotations
 
 import email.utils
+import http.cookiejar
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -82,6 +84,25 @@ def error_message_from(response: requests.Response) -> str:
     return response.reason or f"HTTP {response.status_code}"
 
 
+_sessions = threading.local()
+
+
+def shared_session() -> requests.Session:
+    """This thread's HTTP session, shared by every adapter it builds.
+
+    A pusher builds an adapter per run, and a session each time meant a new TCP connection for
+    every push. One session per thread keeps connections to a provider alive across adapters;
+    it never keeps cookies, since it serves many organizations' connections (auth travels in
+    each request's headers, never in the session).
+    """
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = requests.Session()
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        _sessions.session = session
+    return session
+
+
 class ProviderHTTP:
     """One provider's HTTP access: auth, timeouts, retries, rate limits, error classification."""
 
@@ -104,7 +125,7 @@ class ProviderHTTP:
         self.max_attempts = max_attempts
         self.max_inline_wait_s = max_inline_wait_s
         self.backoff_base_s = backoff_base_s
-        self.session = session or requests.Session()
+        self.session = session or shared_session()
 
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):

@@ -63,8 +63,12 @@ def take_lease(connection_id) -> bool:
     )
 
 
-def release_lease(connection_id) -> None:
-    Connection.objects.filter(pk=connection_id).update(push_lease_until=None)
+def release_lease(connection_id, *, succeeded: bool = False) -> None:
+    """Let the lease go; a run that pushed something notes its last success at the same time."""
+    values = {"push_lease_until": None}
+    if succeeded:
+        values["last_success_at"] = timezone.now()
+    Connection.objects.filter(pk=connection_id).update(**values)
 
 
 def resource_for(connection: Connection, kind: str) -> str:
@@ -117,8 +121,9 @@ def push_while_leased(connection_id) -> PushRun:
             if change.next_attempt_at and change.next_attempt_at > timezone.now():
                 run.retry_at = change.next_attempt_at
                 break  # later changes wait: order per connection is kept
+            link = linked_record(connection, change)
             try:
-                result = push_one(adapter, connection, change)
+                result = push_one(adapter, connection, change, link)
             except ProviderError as error:
                 if error.retryable:
                     run.retry_at = schedule_retry(connection, change, error)
@@ -126,18 +131,24 @@ def push_while_leased(connection_id) -> PushRun:
                 fail(connection, change, error)
                 run.failed += 1
                 continue
-            mark_sent(connection, change, result)
+            mark_sent(connection, change, result, link)
             run.sent += 1
     finally:
-        release_lease(connection.pk)
+        release_lease(connection.pk, succeeded=run.sent > 0)
     return run
 
 
-def push_one(adapter, connection: Connection, change: OutboundChange) -> PushResult | None:
+def linked_record(connection: Connection, change: OutboundChange) -> RecordLink | None:
     resource = resource_for(connection, change.kind)
-    link = RecordLink.objects.filter(
+    return RecordLink.objects.filter(
         connection=connection, resource=resource, object_id=change.object_id
     ).first()
+
+
+def push_one(
+    adapter, connection: Connection, change: OutboundChange, link: RecordLink | None
+) -> PushResult | None:
+    resource = resource_for(connection, change.kind)
     action = change.action
     if action == OutboundChange.Action.CREATE and link and not link.deleted:
         action = OutboundChange.Action.UPDATE
@@ -173,36 +184,66 @@ def push_one(adapter, connection: Connection, change: OutboundChange) -> PushRes
             ) from again
 
 
+def needs_recovery(connection: Connection) -> bool:
+    """Whether a success has failures, an error status or an open circuit to clear."""
+    return bool(
+        connection.consecutive_failures
+        or connection.status == Connection.Status.ERROR
+        or connection.circuit_open_until
+    )
+
+
 @transaction.atomic
-def mark_sent(connection: Connection, change: OutboundChange, result: PushResult | None) -> None:
+def mark_sent(
+    connection: Connection,
+    change: OutboundChange,
+    result: PushResult | None,
+    link: RecordLink | None = None,
+) -> None:
+    """Record a push the provider accepted: the link to its record, the change as sent.
+
+    Four statements in the usual case (the link updated in place, the change, and the
+    transaction around them); the connection row is written only when a success has
+    something to clear, and its last success once per run (release_lease).
+    """
     now = timezone.now()
     if result is not None:
-        resource = resource_for(connection, change.kind)
         deleted = change.action == OutboundChange.Action.DELETE
-        link, _ = RecordLink.objects.select_for_update().get_or_create(
-            connection=connection,
-            resource=resource,
-            external_id=result.external_id,
-            defaults={"kind": change.kind},
-        )
-        link.object_id = change.object_id
-        link.version = result.version or link.version
-        link.snapshot = {} if deleted else snapshot_of(change.fields)
-        link.fields_hash = fields_hash(link.snapshot, deleted)
-        link.deleted = deleted
-        link.save()
+        snapshot = {} if deleted else snapshot_of(change.fields)
+        values = {
+            "object_id": change.object_id,
+            "snapshot": snapshot,
+            "fields_hash": fields_hash(snapshot, deleted),
+            "deleted": deleted,
+        }
+        if result.version:
+            values["version"] = result.version
+        if link is None or link.external_id != result.external_id:
+            link, _ = RecordLink.objects.select_for_update().get_or_create(
+                connection=connection,
+                resource=resource_for(connection, change.kind),
+                external_id=result.external_id,
+                defaults={"kind": change.kind},
+            )
+        RecordLink.objects.filter(pk=link.pk).update(**values, updated_at=now)
         change.external_id = result.external_id
     change.status = OutboundChange.Status.SENT
     change.sent_at = now
     change.attempts += 1
     change.last_error = ""
     change.save(update_fields=["status", "sent_at", "attempts", "last_error", "external_id"])
-    connection.refresh_from_db(fields=["consecutive_failures", "status", "circuit_open_until"])
-    connection.record_success()
-    connection.circuit_open_until = None
-    connection.save(
-        update_fields=["last_success_at", "consecutive_failures", "status", "circuit_open_until"]
-    )
+    if needs_recovery(connection):
+        connection.refresh_from_db(fields=["consecutive_failures", "status", "circuit_open_until"])
+        connection.record_success()
+        connection.circuit_open_until = None
+        connection.save(
+            update_fields=[
+                "last_success_at",
+                "consecutive_failures",
+                "status",
+                "circuit_open_until",
+            ]
+        )
     broadcast_on_commit(
         change.wedding_id,
         EventType.SYNC_PUSH_SUCCEEDED,

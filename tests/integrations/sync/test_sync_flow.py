@@ -204,7 +204,7 @@ def test_a_worker_killed_mid_push_completes_the_push_once_after_restart(
         raise WorkerKilled
 
     monkeypatch.setattr(push, "mark_sent", die)
-    monkeypatch.setattr(push, "release_lease", lambda connection_id: None)  # no finally on -9
+    monkeypatch.setattr(push, "release_lease", lambda *a, **k: None)  # no finally on -9
     with pytest.raises(WorkerKilled):
         push_connection.apply(args=[str(calendar.pk)])
     assert google_event(google, item.pk)["summary"] == "Ceremony"  # the provider has it...
@@ -240,8 +240,8 @@ def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
     real_push_one = push.push_one
     meanwhile = []
 
-    def push_one_while_another_change_arrives(adapter, connection, change):
-        result = real_push_one(adapter, connection, change)
+    def push_one_while_another_change_arrives(adapter, connection, change, link):
+        result = real_push_one(adapter, connection, change, link)
         if not meanwhile:
             with django_capture_on_commit_callbacks(execute=False):
                 record_change(
