@@ -30,5 +30,21 @@ class LinkForm(forms.Form):
                     strip=True,
                 )
 
+        signing = spec.webhook_secret_field
+        if signing is not None and spec.auth.method in ("api_key", "token", "basic"):
+            self.fields["webhook_secret"] = forms.CharField(
+                label=signing.title,
+                help_text=signing.help
+                or f"Optional: without it the hub refuses {spec.name}'s webhooks.",
+                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+                if signing.secret
+                else forms.TextInput,
+                required=False,
+                strip=True,
+            )
+
+    def webhook_secret(self) -> str | None:
+        return self.cleaned_data.get("webhook_secret") or None
+
     def credentials(self) -> dict[str, str]:
         return {f.name: self.cleaned_data[f.name] for f in self.spec.auth.fields}

@@ -41,6 +41,24 @@ def clean_credentials(spec: ProviderSpec, submitted: Mapping[str, Any]) -> dict[
     return cleaned
 
 
+def clean_webhook_secret(spec: ProviderSpec, value: Any) -> str | None:
+    """What the provider issued for verifying its webhooks, checked against the spec's pattern;
+    None when not given (the connection then refuses webhooks until it is set)."""
+    value = str(value or "").strip()
+    if not value:
+        return None
+    field = spec.webhook_secret_field
+    if field is None:
+        raise ValidationError(
+            {"webhook_secret": f"{spec.name} webhooks are not verified with a value you paste."}
+        )
+    if field.pattern and not re.fullmatch(field.pattern, value):
+        raise ValidationError(
+            {"webhook_secret": f"This does not look like a {spec.name} {field.title.lower()}."}
+        )
+    return value
+
+
 def adapter_for(connection: Connection) -> Adapter:
     """The connection's adapter, with OAuth tokens refreshed before they expire."""
     spec = connection.spec
@@ -77,6 +95,7 @@ def connect(
     provider: str,
     credentials: Mapping[str, Any],
     config: Mapping[str, Any] | None = None,
+    webhook_secret: str | None = None,
     user=None,
 ) -> Connection:
     """Test, then save: a connection is stored only once the provider accepted it.
@@ -92,6 +111,7 @@ def connect(
             }
         )
     cleaned = clean_credentials(spec, credentials)
+    signing = clean_webhook_secret(spec, webhook_secret)
     account = test_credentials(spec, cleaned, config)
     return save_connection(
         organization=organization,
@@ -99,6 +119,7 @@ def connect(
         credentials=cleaned,
         config=config,
         account=account,
+        webhook_secret=signing,
         user=user,
     )
 
@@ -110,6 +131,7 @@ def save_connection(
     credentials: dict,
     config: Mapping[str, Any] | None,
     account: AccountInfo | None,
+    webhook_secret: str | None = None,
     user=None,
 ) -> Connection:
     connection = Connection(
@@ -125,6 +147,8 @@ def save_connection(
     if spec.webhook_scheme == "shared_secret":
         # The provider does not sign; the secret we subscribe with authenticates its hooks.
         connection.webhook_secret = secrets.token_urlsafe(32)
+    elif webhook_secret:
+        connection.webhook_secret = webhook_secret
     connection.record_success()
     connection.save()
     return connection

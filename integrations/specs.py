@@ -168,6 +168,9 @@ class ProviderSpec:
     webhook_route: str = "connection"
     webhook_account_path: str | None = None
     webhook_id_path: str = "id"  # where an id-only payload carries the record id
+    # what the provider issues for verifying its webhooks (Stripe's whsec_, PayPal's webhook
+    # id), asked for on the link form and kept as the connection's webhook secret
+    webhook_secret_field: CredentialField | None = None
     resources: dict[str, ResourceSpec] = field(default_factory=dict)
     setup_help: str = ""
     package: str = ""  # dotted package of the provider (spec, adapter, emulator)
@@ -243,27 +246,28 @@ class _Reader:
 
 def _parse_fields(reader: _Reader) -> tuple[CredentialField, ...]:
     items = reader.get("fields", list, default=[])
-    fields = []
-    for index, item in enumerate(items):
-        sub = _Reader(reader.provider, item, f"{reader.path}.fields[{index}]")
-        sub.unknown_keys({"name", "title", "secret", "pattern", "help", "example"})
-        pattern = sub.get("pattern", str)
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as error:
-                sub.fail("pattern", f"is not a valid regular expression ({error})")
-        fields.append(
-            CredentialField(
-                name=sub.get("name", str, required=True),
-                title=sub.get("title", str, required=True),
-                secret=sub.get("secret", bool, default=True),
-                pattern=pattern,
-                help=sub.get("help", str, default=""),
-                example=sub.get("example", str, default=""),
-            )
-        )
-    return tuple(fields)
+    return tuple(
+        _parse_field(_Reader(reader.provider, item, f"{reader.path}.fields[{index}]"))
+        for index, item in enumerate(items)
+    )
+
+
+def _parse_field(sub: _Reader) -> CredentialField:
+    sub.unknown_keys({"name", "title", "secret", "pattern", "help", "example"})
+    pattern = sub.get("pattern", str)
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            sub.fail("pattern", f"is not a valid regular expression ({error})")
+    return CredentialField(
+        name=sub.get("name", str, required=True),
+        title=sub.get("title", str, required=True),
+        secret=sub.get("secret", bool, default=True),
+        pattern=pattern,
+        help=sub.get("help", str, default=""),
+        example=sub.get("example", str, default=""),
+    )
 
 
 def _parse_auth(reader: _Reader) -> AuthSpec:
@@ -447,8 +451,13 @@ def parse_spec(data: Any, *, package: str = "", expected_key: str | None = None)
 
     webhooks = reader.child("webhooks")
     scheme, events, route, account_path, id_path = "none", {}, "connection", None, "id"
+    secret_field = None
     if webhooks is not None:
-        webhooks.unknown_keys({"scheme", "events", "route", "account_path", "id_path"})
+        webhooks.unknown_keys(
+            {"scheme", "events", "route", "account_path", "id_path", "secret_field"}
+        )
+        if (sub := webhooks.child("secret_field")) is not None:
+            secret_field = _parse_field(sub)
         scheme = webhooks.choice("scheme", WEBHOOK_SCHEMES, required=True)
         events = dict(webhooks.get("events", dict, default={}))
         route = webhooks.choice("route", ("connection", "provider"), default="connection")
@@ -489,6 +498,7 @@ def parse_spec(data: Any, *, package: str = "", expected_key: str | None = None)
         webhook_route=route,
         webhook_account_path=account_path,
         webhook_id_path=id_path,
+        webhook_secret_field=secret_field,
         resources=resources,
         setup_help=reader.get("setup_help", str, default=""),
         package=package,

@@ -85,6 +85,7 @@ def link(request: HttpRequest, provider: str) -> HttpResponse:
                 organization=organization,
                 provider=spec.key,
                 credentials=form.credentials(),
+                webhook_secret=form.webhook_secret(),
                 user=request.user,
             )
         except ValidationError as error:

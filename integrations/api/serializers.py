@@ -25,6 +25,7 @@ class ProviderSerializer(serializers.Serializer):
     capabilities = serializers.ListField(child=serializers.CharField())
     webhook_scheme = serializers.CharField()
     credential_fields = CredentialFieldSerializer(source="auth.fields", many=True)
+    webhook_secret_field = CredentialFieldSerializer(allow_null=True)
     docs = serializers.CharField()
 
 
@@ -76,6 +77,13 @@ class ConnectRequestSerializer(serializers.Serializer):
     )
     credentials = serializers.DictField(child=serializers.CharField(), write_only=True)
     config = serializers.DictField(required=False, default=dict)
+    webhook_secret = serializers.CharField(
+        required=False,
+        write_only=True,
+        allow_blank=True,
+        help_text="What the provider issued for verifying its webhooks (the provider's "
+        "webhook_secret_field says which), e.g. Stripe's whsec_ signing secret.",
+    )
 
     def get_fields(self):
         fields = super().get_fields()

@@ -68,6 +68,7 @@ class ConnectView(APIView):
                 provider=spec.key,
                 credentials=data["credentials"],
                 config=data["config"],
+                webhook_secret=data.get("webhook_secret"),
                 user=request.user,
             )
         except ValidationError as error:

@@ -61,6 +61,52 @@ def test_a_signed_stripe_event_is_verified_stored_and_applied(
     assert link.kind == "payment" and link.snapshot["status"] == "succeeded"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_stripe_linked_with_its_signing_secret_takes_the_endpoints_deliveries(
+    stripe, vendor, client_for, live_server, eager_celery
+):
+    """The vendor pastes the endpoint's whsec_ on the link; Stripe's own delivery then passes."""
+    from integrations.models import Connection
+
+    organization, owner = vendor
+    api = client_for(owner)
+    key = stripe.add_api_key()
+    link = {
+        "provider": "stripe",
+        "organization": str(organization.pk),
+        "credentials": {"secret_key": key},
+    }
+    refused = api.post(
+        "/api/integrations/vendor/connect/",
+        {**link, "webhook_secret": "sk_test_not_a_signing_secret"},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert "signing secret" in refused.json()["webhook_secret"][0]
+    assert not Connection.objects.exists()
+
+    endpoint = stripe.add_webhook_endpoint("http://placeholder.invalid/")
+    created = api.post(
+        "/api/integrations/vendor/connect/",
+        {**link, "webhook_secret": endpoint["secret"]},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    connection = Connection.objects.get(pk=created.json()["id"])
+    assert connection.has_webhook_secret and endpoint["secret"] not in str(created.json())
+    url = f"{live_server.url}/api/integrations/inbound/{connection.webhook_token}/"
+    intent = stripe.add_payment_intent(50000, "eur", description="Deposit")
+    event = {
+        "id": "evt_linked",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "created": int(time.time()),
+        "data": {"object": stripe.succeed(intent["id"])},
+    }
+    assert stripe.send_webhook(url, event, endpoint["secret"]).status_code == 200
+    assert InboundEvent.objects.get(connection=connection).status == "processed"
+
+
 def slack_post(client, body: dict, *, secret=SLACK_SECRET, timestamp=None):
     raw = json.dumps(body).encode()
     stamp = str(int(time.time()) if timestamp is None else timestamp)

@@ -128,6 +128,34 @@ def test_api_refuses_what_is_not_a_secret_key_before_calling_stripe(
     assert stripe_emu.requests == []
 
 
+def test_the_link_form_takes_the_webhook_signing_secret_and_checks_it(
+    stripe_emu, good_key, vendor, client
+):
+    organization, owner = vendor
+    client.force_login(owner)
+    form = client.get("/integrations/link/stripe/").content.decode()
+    assert 'name="webhook_secret"' in form and "Webhook signing secret" in form
+
+    wrong = client.post(
+        "/integrations/link/stripe/",
+        {"organization": organization.pk, "secret_key": good_key, "webhook_secret": good_key},
+    )
+    assert "does not look like a Stripe webhook signing secret" in wrong.content.decode()
+    assert not Connection.objects.exists()
+
+    client.post(
+        "/integrations/link/stripe/",
+        {
+            "organization": organization.pk,
+            "secret_key": good_key,
+            "webhook_secret": "whsec_LumenEndpointSecret0123",
+        },
+    )
+    connection = Connection.objects.get(provider="stripe")
+    assert connection.webhook_secret == "whsec_LumenEndpointSecret0123"
+    assert connection.credentials == {"secret_key": good_key}
+
+
 def test_a_restricted_key_links(stripe_emu, vendor):
     key = stripe_emu.add_api_key("rk_live_51LumenRestrictedReadKey01", restricted=True)
 
