@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from integrations.errors import ProviderError
 from integrations.http import ProviderHTTP, dig
 from integrations.specs import ProviderSpec
+
+if TYPE_CHECKING:
+    from integrations.webhooks.verify import Delivery
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,11 @@ class Adapter:
         if external_id in (None, ""):
             raise ValueError(f"the payload has no record id at '{self.spec.webhook_id_path}'")
         return [WebhookItem(resource=resource, external_id=str(external_id))]
+
+    def confirm_webhook(self, delivery: Delivery, webhook_id: str) -> bool:
+        """Whether the provider confirms a delivery is its own; for the schemes the hub cannot
+        check itself (verify.NEEDS_PROVIDER_CONFIRMATION)."""
+        raise NotImplementedError
 
     # -- shared helpers -------------------------------------------------------------------
 

@@ -25,6 +25,10 @@ from integrations.emulators.base import Emulator
 TAVE_KEY = "tave-sandbox-demo-key-2026"
 SLACK_BOT_TOKEN = "xoxb-sandbox-0000000001-demo-bot-token"  # noqa: S105 - public demo value
 STRIPE_KEY = "sk_test_sandboxDemoKey20260000"
+PAYPAL_APP = {
+    "client_id": "AsandboxDemoPayPalClientId2026",
+    "client_secret": "EsandboxDemoPayPalSecret2026",
+}
 GOOGLE_CLIENT = {
     "client_id": "wedsync-sandbox.apps.googleusercontent.com",
     "client_secret": "sandbox-google-client-secret",
@@ -85,6 +89,21 @@ def seed_stripe(emulator, hub_url: str) -> dict[str, Any]:
     return {"credentials": {"secret_key": STRIPE_KEY}}
 
 
+def seed_paypal(emulator, hub_url: str) -> dict[str, Any]:
+    emulator.add_app(**PAYPAL_APP)
+    emulator.add_capture(
+        status="COMPLETED",
+        amount={"currency_code": "EUR", "value": "1800.00"},
+        invoice_id="ANA-BEN-VENUE-DEPOSIT",
+    )
+    return {
+        "credentials": {
+            "username": PAYPAL_APP["client_id"],
+            "password": PAYPAL_APP["client_secret"],
+        }
+    }
+
+
 # provider key -> (emulator "module:Class", seeder)
 SANDBOX: dict[str, tuple[str, Callable[[Any, str], dict[str, Any]]]] = {
     "tave": ("integrations.providers.photography.tave.emulator:TaveEmulator", seed_tave),
@@ -94,6 +113,7 @@ SANDBOX: dict[str, tuple[str, Callable[[Any, str], dict[str, Any]]]] = {
     ),
     "slack": ("integrations.providers.messaging.slack.emulator:SlackEmulator", seed_slack),
     "stripe": ("integrations.providers.payments.stripe.emulator:StripeEmulator", seed_stripe),
+    "paypal": ("integrations.providers.payments.paypal.emulator:PayPalEmulator", seed_paypal),
 }
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,25 +23,14 @@ from integrations.models.inbound import UNSTORED_HEADERS
 from integrations.specs import ProviderSpec
 
 from . import verify
+from .answers import Answer, refuse
+from .confirm import refusal_unless_confirmed
 from .store import insert_unless_exists
 
 logger = logging.getLogger(__name__)
 
 FORM_SCHEMES = frozenset({"twilio", "acuity"})
 BODYLESS_SCHEMES = frozenset({"google_channel"})  # the notification is all in the headers
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the endpoint tells the provider."""
-
-    status: int
-    data: dict[str, Any] | str
-    content_type: str = "application/json"
-
-
-def refuse(status: int, message: str) -> Answer:
-    return Answer(status, {"error": message})
 
 
 def max_body_bytes() -> int:
@@ -150,6 +138,10 @@ def receive(
     if handshake is not None:
         status, text, kind = handshake
         return Answer(status, text, kind)
+    if scheme in verify.NEEDS_PROVIDER_CONFIRMATION:
+        refusal = refusal_unless_confirmed(connection, spec, delivery, secret)
+        if refusal is not None:
+            return refusal
     event_type = event_type_of(scheme, delivery, payload)
     return store(connection, spec, delivery, event_type)
 

@@ -26,6 +26,7 @@ DEMO_LINKS = [
     ("everafter-planning", "google_calendar"),
     ("everafter-planning", "slack"),
     ("everafter-planning", "stripe"),
+    ("everafter-planning", "paypal"),
 ]
 
 
