@@ -150,6 +150,25 @@ class Emulator:
             fault.status, messages.get(fault.status, "Injected fault"), headers
         )
 
+    # -- webhook deliveries (for emulators that send them) ----------------------------------
+    # Subclasses that deliver keep `_delivery_threads` and `deliveries` lists (reset_state).
+
+    def deliver_in_background(self, target, *args: Any) -> None:
+        """Run one event's deliveries on a thread: the API answers without waiting for them."""
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        with self.lock:
+            self._delivery_threads.append(thread)
+        thread.start()
+
+    def wait_for_deliveries(self, timeout: float = 5.0) -> list[Any]:
+        """Wait until every delivery started so far has been answered; returns all of them."""
+        with self.lock:
+            threads, self._delivery_threads = self._delivery_threads, []
+        for thread in threads:
+            thread.join(timeout)
+        with self.lock:
+            return list(self.deliveries)
+
     # -- serving --------------------------------------------------------------------------
 
     @property

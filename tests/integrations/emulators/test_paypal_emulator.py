@@ -11,9 +11,8 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -21,8 +20,6 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from integrations.providers.payments.paypal.emulator import (
     PayPalEmulator,
@@ -30,6 +27,7 @@ from integrations.providers.payments.paypal.emulator import (
     signed_string,
 )
 from integrations.webhooks.verify import Delivery, paypal_verification_request, verify
+from tests.integrations.emulators.conftest import Receiver
 
 VECTOR_BODY = b'{"id":"WH-1","event_type":"PAYMENT.CAPTURE.COMPLETED"}'
 VERIFY_PATH = "/v1/notifications/verify-webhook-signature"
@@ -73,31 +71,6 @@ def account() -> Iterator[Account]:
         app = emu.add_app()
         token = request_token(emu, app["client_id"], app["client_secret"]).json()["access_token"]
         yield Account(emu, app, token)
-
-
-@dataclass
-class Receiver:
-    """The hub's webhook endpoint: keeps each raw body and its headers, answers 200."""
-
-    url: str = ""
-    received: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
-
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        self.received.append((request.get_data(), dict(request.headers)))
-        return Response("", status=200)(environ, start_response)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    app = Receiver()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.url = f"http://127.0.0.1:{server.server_port}/webhooks/paypal"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield app
-    server.shutdown()
-    thread.join(5)
 
 
 def verify_fields(body: bytes, headers: dict[str, str], webhook_id: str) -> dict[str, Any]:

@@ -8,16 +8,13 @@ idempotency and error pages; signatures are checked with stripe-python's own ver
 from __future__ import annotations
 
 import base64
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
 import stripe
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 from integrations.providers.payments.stripe.emulator import StripeEmulator, stripe_signature
 
@@ -48,31 +45,6 @@ class Account:
 def account() -> Iterator[Account]:
     with StripeEmulator(business_name="Lumen Photography") as emu:
         yield Account(emu, emu.add_api_key())
-
-
-@dataclass
-class Receiver:
-    """The hub's webhook endpoint: keeps each raw body and its headers, answers 200."""
-
-    url: str = ""
-    received: list[tuple[bytes, dict[str, str]]] = field(default_factory=list)
-
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        self.received.append((request.get_data(), dict(request.headers)))
-        return Response("", status=200)(environ, start_response)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    app = Receiver()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.url = f"http://127.0.0.1:{server.server_port}/webhooks/stripe"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield app
-    server.shutdown()
-    thread.join(5)
 
 
 def error_of(response: requests.Response) -> dict[str, Any]:

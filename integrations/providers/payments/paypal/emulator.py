@@ -424,15 +424,6 @@ class PayPalEmulator(Emulator):
         }
         return requests.post(url, data=body, headers=headers, timeout=timeout)
 
-    def wait_for_deliveries(self, timeout: float = 5.0) -> list[WebhookDelivery]:
-        """Wait until every delivery started so far has been answered; returns all of them."""
-        with self.lock:
-            threads, self._delivery_threads = self._delivery_threads, []
-        for thread in threads:
-            thread.join(timeout)
-        with self.lock:
-            return list(self.deliveries)
-
     def _record_event(self, capture: dict[str, Any], event_type: str) -> None:
         """Record the event and deliver it, on a thread, to every webhook that wants it."""
         event = self.event_for(self._capture_view(capture), event_type)
@@ -443,11 +434,7 @@ class PayPalEmulator(Emulator):
             if any(t["name"] in ("*", event_type) for t in webhook["event_types"])
         ]
         if targets:
-            thread = threading.Thread(
-                target=self._deliver, args=(copy.deepcopy(event), targets), daemon=True
-            )
-            self._delivery_threads.append(thread)
-            thread.start()
+            self.deliver_in_background(self._deliver, copy.deepcopy(event), targets)
 
     def _deliver(self, event: dict[str, Any], targets: list[dict[str, Any]]) -> None:
         for webhook in targets:

@@ -646,15 +646,6 @@ class StripeEmulator(Emulator):
         self._remember(self._endpoints, endpoint)
         return endpoint
 
-    def wait_for_deliveries(self, timeout: float = 5.0) -> list[WebhookDelivery]:
-        """Wait until every delivery started so far has been answered; returns all of them."""
-        with self.lock:
-            threads, self._delivery_threads = self._delivery_threads, []
-        for thread in threads:
-            thread.join(timeout)
-        with self.lock:
-            return list(self.deliveries)
-
     def _deliver(self, event_id: str, targets: list[dict[str, Any]]) -> None:
         for endpoint in targets:
             record = WebhookDelivery(endpoint["id"], event_id, endpoint["url"])
@@ -1217,11 +1208,7 @@ class StripeEmulator(Emulator):
         }
         self._remember(self._events, event)
         if targets:
-            thread = threading.Thread(
-                target=self._deliver, args=(event["id"], targets), daemon=True
-            )
-            self._delivery_threads.append(thread)
-            thread.start()
+            self.deliver_in_background(self._deliver, event["id"], targets)
         return event
 
 

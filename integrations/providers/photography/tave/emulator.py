@@ -694,15 +694,6 @@ class TaveEmulator(Emulator):
             facts = dict(self._jobs[job_id]) if job_id else {}
         self._fire(event, target_id, facts)
 
-    def wait_for_deliveries(self, timeout: float = 5.0) -> list[HookDelivery]:
-        """Wait until every delivery started so far has been answered; returns all of them."""
-        with self.lock:
-            threads, self._delivery_threads = self._delivery_threads, []
-        for thread in threads:
-            thread.join(timeout)
-        with self.lock:
-            return list(self.deliveries)
-
     def _fire_created(self, event: str, record: dict[str, Any]) -> None:
         self._fire(event, record["id"], record)
 
@@ -716,11 +707,7 @@ class TaveEmulator(Emulator):
             ]
             if not targets:
                 return
-            thread = threading.Thread(
-                target=self._deliver_all, args=(event, target_id, targets), daemon=True
-            )
-            self._delivery_threads.append(thread)
-        thread.start()
+        self.deliver_in_background(self._deliver_all, event, target_id, targets)
 
     def _deliver_all(self, event: str, target_id: str, targets: list[tuple[str, str]]) -> None:
         for hook_id, url in targets:
