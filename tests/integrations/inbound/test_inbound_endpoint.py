@@ -9,6 +9,7 @@ import pytest
 from integrations import services
 from integrations.models import Connection, InboundEvent, RecordLink
 from integrations.tasks import process_inbound_event, sweep_inbound_events
+from tests.integrations.conftest import run_delayed
 from tests.integrations.inbound.conftest import inbound_url
 
 pytestmark = pytest.mark.django_db
@@ -231,6 +232,10 @@ def test_an_unexpected_error_is_retried_then_waits_in_the_admin_with_its_reason(
     with django_capture_on_commit_callbacks(execute=True):
         post(client, connection, bridge_body(), secret=secret)
     event = InboundEvent.objects.get()
+    assert event.status == InboundEvent.Status.RECEIVED and event.attempts == 1
+    assert event.next_attempt_at is not None  # the retry waits for its backoff
+    assert run_delayed(eager_celery) == 7  # the broker hands each retry over once due
+    event.refresh_from_db()
     assert event.status == InboundEvent.Status.FAILED
     assert "RuntimeError: mapping bug" in event.last_error
     assert event.attempts == 8
