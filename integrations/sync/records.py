@@ -9,9 +9,11 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.utils import timezone
 
 from integrations.adapters.base import ExternalRecord
 from integrations.models import Connection, RecordLink
+from integrations.webhooks.store import insert_unless_exists
 
 CREATED, UPDATED, UNCHANGED, STALE = "created", "updated", "unchanged", "stale"
 
@@ -40,19 +42,7 @@ def store_record(
     modified = record.modified or occurred_at
     digest = fields_hash(record.fields, record.deleted)
     with transaction.atomic(savepoint=False):  # the caller's transaction; no savepoint of ours
-        link, created = RecordLink.objects.select_for_update().get_or_create(
-            connection=connection,
-            resource=record.resource,
-            external_id=record.external_id,
-            defaults={
-                "kind": record.kind,
-                "version": record.version or "",
-                "source_modified": modified,
-                "fields_hash": digest,
-                "snapshot": snapshot_of(record.fields),
-                "deleted": record.deleted,
-            },
-        )
+        link, created = locked_link(connection, record, modified, digest)
         link.previous_snapshot = None if created else dict(link.snapshot)  # the base, for merges
         if created:
             return CREATED, link
@@ -70,3 +60,40 @@ def store_record(
         link.deleted = record.deleted
         link.save()
         return UPDATED, link
+
+
+def locked_link(
+    connection: Connection, record: ExternalRecord, modified: dt.datetime | None, digest: str
+) -> tuple[RecordLink, bool]:
+    """The record's link, row-locked until the caller's transaction ends, and whether it is new.
+
+    One INSERT ... ON CONFLICT DO NOTHING makes a new link (the insert holds its row lock); an
+    existing one is then read FOR UPDATE. get_or_create took a savepoint and two more round
+    trips for the same thing.
+    """
+    now = timezone.now()
+    values = {
+        "connection": connection.pk,
+        "resource": record.resource,
+        "external_id": record.external_id,
+        "kind": record.kind,
+        "object_id": None,
+        "version": record.version or "",
+        "source_modified": modified,
+        "fields_hash": digest,
+        "snapshot": snapshot_of(record.fields),
+        "deleted": record.deleted,
+        "created_at": now,
+        "updated_at": now,
+    }
+    unique = ("connection", "resource", "external_id")
+    pk = insert_unless_exists(RecordLink, values, unique=unique)
+    if pk is None:
+        link = RecordLink.objects.select_for_update().get(
+            connection=connection, resource=record.resource, external_id=record.external_id
+        )
+        return link, False
+    names = ["id", *(RecordLink._meta.get_field(name).attname for name in values)]
+    link = RecordLink.from_db(None, names, [pk, *values.values()])
+    link.connection = connection
+    return link, True

@@ -34,10 +34,12 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-def attempt(event_id: int, batch: processing.Batch | None = None) -> str:
+def attempt(
+    event_id: int, batch: processing.Batch | None = None, event: InboundEvent | None = None
+) -> str:
     """Process one event once; a failure is recorded and, when worth it, retried later."""
     try:
-        return processing.process(event_id, batch).summary
+        return processing.process(event_id, batch, event).summary
     except processing.PermanentFailure as error:
         processing.record_attempt_failed(event_id, str(error), final=True)
         return f"failed: {error}"
@@ -72,8 +74,9 @@ def failed(event_id: int, reason: str, *, retryable: bool, wait: float | None) -
     return f"retry in {delay:.0f} s: {reason}"
 
 
-def due_events(connection_id, after: int) -> list[int]:
-    """Received events not waiting for a scheduled retry, in arrival order."""
+def due_events(connection_id, after: int) -> list[InboundEvent]:
+    """Received events not waiting for a scheduled retry, in arrival order (what processing
+    reads of them, in one query for the batch)."""
     return list(
         InboundEvent.objects.filter(
             connection_id=connection_id,
@@ -81,8 +84,8 @@ def due_events(connection_id, after: int) -> list[int]:
             next_attempt_at__isnull=True,
             pk__gt=after,
         )
-        .order_by("pk")
-        .values_list("pk", flat=True)[:BATCH]
+        .only(*processing.EVENT_FIELDS)
+        .order_by("pk")[:BATCH]
     )
 
 
@@ -103,11 +106,11 @@ def drain_connection(connection_id, budget: float = BUDGET_SECONDS) -> DrainRun:
         if connection is None:
             return run
         batch = processing.Batch(connection)
-        for event_id in due:
+        for event in due:
             if time.monotonic() - started > budget:
                 run.more = True
                 return run
-            attempt(event_id, batch)
+            attempt(event.pk, batch, event)
             run.processed += 1
-            last = event_id
+            last = event.pk
     return run

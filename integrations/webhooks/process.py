@@ -1,9 +1,10 @@
 """Processing one stored inbound event, at most once in effect.
 
 The record is fetched back from the provider (when the webhook carries only an id) outside any
-transaction; then, with the event row locked, its records are stored and the event is marked
-processed in one transaction. A worker killed before that commit leaves the event `received`,
-so a retry or the sweep processes it again, once; a duplicate task finds it already processed.
+transaction; then its records are stored and the event is marked processed (a conditional
+UPDATE: only if still `received`) in one transaction. A worker killed before that commit leaves
+the event `received`, so a retry or the sweep processes it again, once; an attempt that loses a
+race with another finds the event no longer `received` and rolls its own work back.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from integrations import services
@@ -83,13 +85,31 @@ class Batch:
         return self._adapter
 
 
-def process(event_id: int, batch: Batch | None = None) -> Outcome:
-    """Process one event. Raises ProviderError (retryable or not) or PermanentFailure."""
+# What processing reads of an event (not the admin's fields).
+EVENT_FIELDS = ("id", "connection_id", "status", "event_type", "body", "headers")
+
+
+class AlreadyDone(Exception):
+    """Another attempt finished (or set aside) the event first; this one's work is undone."""
+
+    def __init__(self, status: str) -> None:
+        self.status = status
+
+
+def process(
+    event_id: int, batch: Batch | None = None, event: InboundEvent | None = None
+) -> Outcome:
+    """Process one event. Raises ProviderError (retryable or not) or PermanentFailure.
+
+    A drain passes the event it has already read (EVENT_FIELDS) with its batch.
+    """
     if batch is None:
         event = InboundEvent.objects.select_related("connection").get(pk=event_id)
         batch = Batch(event.connection)
-    else:
-        event = InboundEvent.objects.get(pk=event_id, connection=batch.connection)
+    elif event is None:
+        event = InboundEvent.objects.only(*EVENT_FIELDS).get(
+            pk=event_id, connection=batch.connection
+        )
     if event.status != InboundEvent.Status.RECEIVED:
         return Outcome(event.status, f"already {event.status}")
     connection = batch.connection
@@ -117,37 +137,36 @@ def process(event_id: int, batch: Batch | None = None) -> Outcome:
         pulled = ""
     fetched = [(item, record_for(adapter, item)) for item in items]
 
-    with transaction.atomic():
-        locked = (
-            InboundEvent.objects.select_for_update()
-            .only("status", "attempts", "outcome")
-            .get(pk=event_id)
-        )
-        if locked.status != InboundEvent.Status.RECEIVED:
-            return Outcome(locked.status, f"already {locked.status}")
-        results = []
-        for item, record in fetched:
-            stored, link = store_record(connection, record, occurred_at=item.occurred_at)
-            if stored in (CREATED, UPDATED):
-                stored = apply_record(connection, link, record)
-            results.append(stored)
-        locked.status = InboundEvent.Status.PROCESSED
-        locked.attempts += 1
-        locked.processed_at = timezone.now()
-        locked.last_error = ""
-        locked.next_attempt_at = None
-        locked.outcome = "; ".join(filter(None, [pulled, summarize(fetched, results)]))[:300]
-        locked.save(
-            update_fields=[
-                "status",
-                "attempts",
-                "processed_at",
-                "last_error",
-                "next_attempt_at",
-                "outcome",
-            ]
-        )
-    return Outcome(locked.status, locked.outcome)
+    try:
+        with transaction.atomic():
+            results = []
+            for item, record in fetched:
+                stored, link = store_record(connection, record, occurred_at=item.occurred_at)
+                if stored in (CREATED, UPDATED):
+                    stored = apply_record(connection, link, record)
+                results.append(stored)
+            outcome = "; ".join(filter(None, [pulled, summarize(fetched, results)]))[:300]
+            mark_processed(event_id, outcome)
+    except AlreadyDone as done:
+        return Outcome(done.status, f"already {done.status}")
+    return Outcome(InboundEvent.Status.PROCESSED, outcome)
+
+
+def mark_processed(event_id: int, outcome: str) -> None:
+    """The event is processed, in the transaction that applied it, unless another attempt got
+    there first: the conditional UPDATE waits for that attempt's row lock, then finds the status
+    changed and raises AlreadyDone, which rolls this attempt's work back."""
+    updated = InboundEvent.objects.filter(pk=event_id, status=InboundEvent.Status.RECEIVED).update(
+        status=InboundEvent.Status.PROCESSED,
+        attempts=F("attempts") + 1,
+        processed_at=timezone.now(),
+        last_error="",
+        next_attempt_at=None,
+        outcome=outcome,
+    )
+    if not updated:
+        status = InboundEvent.objects.filter(pk=event_id).values_list("status", flat=True).first()
+        raise AlreadyDone(status or "gone")
 
 
 def set_aside_for_status(event_id: int, connection_id) -> Outcome | None:

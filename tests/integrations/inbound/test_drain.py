@@ -79,10 +79,10 @@ def test_a_retryable_failure_is_scheduled_on_its_own_and_skipped_by_the_next_dra
     first, second = InboundEvent.objects.order_by("pk").values_list("pk", flat=True)
     real = drain.processing.process
 
-    def flaky(event_id, batch=None):
+    def flaky(event_id, batch=None, event=None):
         if event_id == first:
             raise RuntimeError("the database blinked")
-        return real(event_id, batch)
+        return real(event_id, batch, event)
 
     monkeypatch.setattr(drain.processing, "process", flaky)
     assert drain.drain_connection(connection.pk).processed == 2
@@ -116,8 +116,8 @@ def test_a_pause_during_a_drain_holds_the_events_of_the_next_batch(
     monkeypatch.setattr(drain, "BATCH", 2)
     real = drain.attempt
 
-    def attempt_then_pause(event_id, batch=None):
-        outcome = real(event_id, batch)
+    def attempt_then_pause(event_id, batch=None, event=None):
+        outcome = real(event_id, batch, event)
         Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.PAUSED)
         return outcome
 
@@ -125,3 +125,37 @@ def test_a_pause_during_a_drain_holds_the_events_of_the_next_batch(
     drain.drain_connection(connection.pk)
     statuses = list(InboundEvent.objects.order_by("pk").values_list("status", flat=True))
     assert statuses == ["processed", "processed", "held"]  # the batch of two, then the pause
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_attempt_that_loses_the_race_rolls_its_own_work_back(client, bridge, sent, monkeypatch):
+    """Another process sets the event aside while this attempt is applying it: the attempt's
+    UPDATE finds it no longer received, and what it stored is undone."""
+    import threading
+
+    from django.db import connection as db
+
+    from integrations.webhooks import process
+
+    connection, secret = bridge
+    deliver(client, connection, secret, 1)
+    event = InboundEvent.objects.get()
+    real_apply = process.apply_record
+
+    def apply_while_another_process_acts(*args, **kwargs):
+        def elsewhere():
+            InboundEvent.objects.filter(pk=event.pk).update(status="ignored")
+            db.close()
+
+        other = threading.Thread(target=elsewhere)
+        other.start()
+        other.join()
+        return real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(process, "apply_record", apply_while_another_process_acts)
+    outcome = process.process(event.pk)
+
+    assert outcome.summary == "already ignored"
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("ignored", 0)
+    assert not RecordLink.objects.exists()  # the link this attempt made was rolled back
