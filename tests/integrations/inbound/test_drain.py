@@ -137,6 +137,8 @@ def test_an_attempt_that_loses_the_race_rolls_its_own_work_back(client, bridge, 
 
     from integrations.webhooks import process
 
+    if db.vendor != "postgresql":
+        pytest.skip("SQLite takes one writer at a time: the other process could not write here")
     connection, secret = bridge
     deliver(client, connection, secret, 1)
     event = InboundEvent.objects.get()
