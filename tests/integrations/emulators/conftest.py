@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -24,13 +25,22 @@ class Receiver:
         return Response("", status=200)(environ, start_response)
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    app = Receiver()
+@contextmanager
+def serving(app, path: str) -> Iterator:
+    """Serve a WSGI receiver on 127.0.0.1 (a free port) for the block; sets its `url`."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.url = f"http://127.0.0.1:{server.server_port}/webhooks"
+    app.url = f"http://127.0.0.1:{server.server_port}{path}"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    yield app
-    server.shutdown()
-    thread.join(5)
+    try:
+        yield app
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with serving(Receiver(), "/webhooks") as app:
+        yield app

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from integrations.providers.photography.tave.emulator import TaveEmulator, ValidationFailed
+from tests.integrations.emulators.conftest import serving
 
 ULID_RE = re.compile(r"^[0-7][0-9a-hjkmnp-tv-z]{25}$")
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -73,14 +72,8 @@ class Receiver:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    app = Receiver()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.url = f"http://127.0.0.1:{server.server_port}/hooks/tave"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield app
-    server.shutdown()
-    server.server_close()
+    with serving(Receiver(), "/hooks/tave") as app:
+        yield app
 
 
 def envelope(status: int, title: str, detail: Any, kind: str = "unknown") -> dict[str, Any]:
