@@ -113,6 +113,10 @@ def connect(
     cleaned = clean_credentials(spec, credentials)
     signing = clean_webhook_secret(spec, webhook_secret)
     account = test_credentials(spec, cleaned, config)
+    if signing:
+        problem = adapter_class_for(spec)(spec, cleaned, config).webhook_secret_problem(signing)
+        if problem:
+            raise ValidationError({"webhook_secret": problem})
     return save_connection(
         organization=organization,
         spec=spec,

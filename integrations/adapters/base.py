@@ -160,6 +160,11 @@ class Adapter:
             raise ValueError(f"the payload has no record id at '{self.spec.webhook_id_path}'")
         return [WebhookItem(resource=resource, external_id=str(external_id))]
 
+    def webhook_secret_problem(self, value: str) -> str | None:
+        """What is wrong with the webhook verification value a vendor pasted, when the provider
+        can tell (PayPal lists its webhook ids); None when it looks right or cannot be known."""
+        return None
+
     def confirm_webhook(self, delivery: Delivery, webhook_id: str) -> bool:
         """Whether the provider confirms a delivery is its own; for the schemes the hub cannot
         check itself (verify.NEEDS_PROVIDER_CONFIRMATION)."""

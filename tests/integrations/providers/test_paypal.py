@@ -74,6 +74,28 @@ def test_api_links_paypal_with_the_apps_credentials_and_webhook_id(
     assert listed and listed[0].headers["Authorization"].startswith("Bearer ")
 
 
+def test_a_webhook_id_paypal_does_not_know_is_refused_and_nothing_is_saved(
+    paypal, app, vendor, client_for
+):
+    organization, owner = vendor
+    paypal.add_webhook("https://hub.example/placeholder/")
+
+    response = client_for(owner).post(
+        "/api/integrations/vendor/connect/",
+        {
+            "provider": "paypal",
+            "organization": str(organization.pk),
+            "credentials": credentials(app),
+            "webhook_secret": "WH-NOTONEOFTHEAPPS",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "no webhook with this ID" in response.json()["webhook_secret"][0]
+    assert not Connection.objects.exists()
+
+
 def test_a_wrong_secret_is_refused_with_paypals_reason(paypal, app):
     spec = get_provider("paypal")
     with pytest.raises(ProviderError) as raised:

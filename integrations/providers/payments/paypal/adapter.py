@@ -80,6 +80,17 @@ class PayPalAdapter(RestAdapter):
         self.call("GET", self.spec.verification.request.path)
         return AccountInfo(account_id=self.credentials["username"], account_name=None)
 
+    def webhook_secret_problem(self, value: str) -> str | None:
+        """The pasted Webhook ID must be one of this app's webhooks, or nothing would verify."""
+        listed = self.call("GET", self.spec.verification.request.path).json()
+        ids = {hook.get("id") for hook in (listed.get("webhooks") or []) if isinstance(hook, dict)}
+        if value in ids:
+            return None
+        return (
+            "PayPal has no webhook with this ID for this app; copy the Webhook ID shown in the "
+            "app's webhook settings."
+        )
+
     def confirm_webhook(self, delivery: verify.Delivery, webhook_id: str) -> bool:
         """Whether PayPal confirms this delivery was signed by it for our webhook.
 
