@@ -104,7 +104,7 @@ def has_due_changes(connection_id) -> bool:
 
 
 def push_while_leased(connection_id) -> PushRun:
-    connection = Connection.objects.select_related("organization").get(pk=connection_id)
+    connection = Connection.objects.get(pk=connection_id)
     if connection.status in HELD_STATUSES:
         return PushRun(held=f"connection {connection.status}")
     now = timezone.now()
