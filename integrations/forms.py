@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .specs import ProviderSpec
+from .specs import CredentialField, ProviderSpec
 
 
 class LinkForm(forms.Form):
@@ -18,33 +18,36 @@ class LinkForm(forms.Form):
         self.fields["organization"].queryset = organizations
         if spec.auth.method in ("api_key", "token", "basic"):
             for field in spec.auth.fields:
-                widget = (
-                    forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
-                    if field.secret
-                    else forms.TextInput
+                self.fields[field.name] = char_field(field)
+            signing = spec.webhook_secret_field
+            if signing is not None:
+                self.fields["webhook_secret"] = char_field(
+                    signing,
+                    required=False,
+                    help_text=signing.help
+                    or f"Optional: without it the hub refuses {spec.name}'s webhooks.",
                 )
-                self.fields[field.name] = forms.CharField(
-                    label=field.title,
-                    help_text=field.help,
-                    widget=widget,
-                    strip=True,
-                )
-
-        signing = spec.webhook_secret_field
-        if signing is not None and spec.auth.method in ("api_key", "token", "basic"):
-            self.fields["webhook_secret"] = forms.CharField(
-                label=signing.title,
-                help_text=signing.help
-                or f"Optional: without it the hub refuses {spec.name}'s webhooks.",
-                widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
-                if signing.secret
-                else forms.TextInput,
-                required=False,
-                strip=True,
-            )
 
     def webhook_secret(self) -> str | None:
         return self.cleaned_data.get("webhook_secret") or None
 
     def credentials(self) -> dict[str, str]:
         return {f.name: self.cleaned_data[f.name] for f in self.spec.auth.fields}
+
+
+def char_field(
+    field: CredentialField, *, required: bool = True, help_text: str = ""
+) -> forms.Field:
+    """A form field for a spec's credential field; secrets are never rendered back."""
+    widget = (
+        forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+        if field.secret
+        else forms.TextInput
+    )
+    return forms.CharField(
+        label=field.title,
+        help_text=help_text or field.help,
+        widget=widget,
+        required=required,
+        strip=True,
+    )

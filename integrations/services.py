@@ -18,7 +18,7 @@ from .adapters.base import AccountInfo, Adapter
 from .errors import ProviderError
 from .models import Connection
 from .registry import adapter_class_for, get_provider
-from .specs import ProviderSpec
+from .specs import CredentialField, ProviderSpec
 
 
 def clean_credentials(spec: ProviderSpec, submitted: Mapping[str, Any]) -> dict[str, str]:
@@ -29,8 +29,8 @@ def clean_credentials(spec: ProviderSpec, submitted: Mapping[str, Any]) -> dict[
         value = str(submitted.get(field.name) or "").strip()
         if not value:
             errors[field.name] = f"{field.title} is required."
-        elif field.pattern and not re.fullmatch(field.pattern, value):
-            errors[field.name] = f"This does not look like a {spec.name} {field.title.lower()}."
+        elif problem := pattern_problem(spec, field, value):
+            errors[field.name] = problem
         else:
             cleaned[field.name] = value
     unknown = sorted(set(submitted) - {f.name for f in spec.auth.fields})
@@ -52,11 +52,15 @@ def clean_webhook_secret(spec: ProviderSpec, value: Any) -> str | None:
         raise ValidationError(
             {"webhook_secret": f"{spec.name} webhooks are not verified with a value you paste."}
         )
-    if field.pattern and not re.fullmatch(field.pattern, value):
-        raise ValidationError(
-            {"webhook_secret": f"This does not look like a {spec.name} {field.title.lower()}."}
-        )
+    if problem := pattern_problem(spec, field, value):
+        raise ValidationError({"webhook_secret": problem})
     return value
+
+
+def pattern_problem(spec: ProviderSpec, field: CredentialField, value: str) -> str | None:
+    if field.pattern and not re.fullmatch(field.pattern, value):
+        return f"This does not look like a {spec.name} {field.title.lower()}."
+    return None
 
 
 def adapter_for(connection: Connection) -> Adapter:
@@ -112,11 +116,10 @@ def connect(
         )
     cleaned = clean_credentials(spec, credentials)
     signing = clean_webhook_secret(spec, webhook_secret)
-    account = test_credentials(spec, cleaned, config)
-    if signing:
-        problem = adapter_class_for(spec)(spec, cleaned, config).webhook_secret_problem(signing)
-        if problem:
-            raise ValidationError({"webhook_secret": problem})
+    adapter = adapter_class_for(spec)(spec, cleaned, config)
+    account = adapter.check_connection()
+    if signing and (problem := adapter.webhook_secret_problem(signing)):
+        raise ValidationError({"webhook_secret": problem})
     return save_connection(
         organization=organization,
         spec=spec,

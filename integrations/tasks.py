@@ -87,13 +87,13 @@ def push_connection(connection_id: str) -> str:
 def push_due_outboxes() -> int:
     """Queue a push for every connection with due changes: covers a lost task or a worker
     killed mid-push (its lease expires, the change is still pending)."""
-    from integrations.models import Connection, OutboundChange
+    from integrations.models import Connection
     from integrations.sync.dispatch import queue_push
+    from integrations.sync.push import due_changes
 
     now = timezone.now()
     due = (
-        OutboundChange.objects.filter(status=OutboundChange.Status.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        due_changes()
         .exclude(connection__push_lease_until__gt=now)
         .exclude(connection__status__in=[Connection.Status.PAUSED, Connection.Status.REVOKED])
         .values_list("connection_id", flat=True)

@@ -93,14 +93,15 @@ def push_connection(connection_id) -> PushRun:
             return total
 
 
-def has_due_changes(connection_id) -> bool:
-    return (
-        OutboundChange.objects.filter(
-            connection_id=connection_id, status=OutboundChange.Status.PENDING
-        )
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
-        .exists()
+def due_changes():
+    """Pending changes whose retry time, if any, has come."""
+    return OutboundChange.objects.filter(status=OutboundChange.Status.PENDING).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
     )
+
+
+def has_due_changes(connection_id) -> bool:
+    return due_changes().filter(connection_id=connection_id).exists()
 
 
 def push_while_leased(connection_id) -> PushRun:

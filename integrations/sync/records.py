@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.adapters.base import ExternalRecord
+from integrations.inserts import insert_unless_exists
 from integrations.models import Connection, RecordLink
-from integrations.webhooks.store import insert_unless_exists
 
 CREATED, UPDATED, UNCHANGED, STALE = "created", "updated", "unchanged", "stale"
 

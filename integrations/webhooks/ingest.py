@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from integrations.inserts import insert_unless_exists
 from integrations.models import Connection, InboundEvent
 from integrations.models.inbound import UNSTORED_HEADERS
 from integrations.specs import ProviderSpec
@@ -25,7 +26,6 @@ from integrations.specs import ProviderSpec
 from . import verify
 from .answers import Answer, refuse
 from .confirm import refusal_unless_confirmed
-from .store import insert_unless_exists
 
 logger = logging.getLogger(__name__)
 

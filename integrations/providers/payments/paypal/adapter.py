@@ -32,6 +32,8 @@ _tokens_lock = threading.Lock()
 
 
 class PayPalAdapter(RestAdapter):
+    _webhook_ids: set[str] | None = None
+
     def app_key(self) -> tuple[str, str]:
         """Which app a token belongs to (the secret only as a hash, and only in memory)."""
         secret = hashlib.sha256(self.credentials["password"].encode()).hexdigest()
@@ -75,16 +77,22 @@ class PayPalAdapter(RestAdapter):
                 raise
             return self.http.request(method, path, **kwargs)
 
+    def webhook_ids(self) -> set[str]:
+        """This app's webhook configurations, listed once per adapter."""
+        if self._webhook_ids is None:
+            listed = self.call("GET", self.spec.verification.request.path).json()
+            hooks = (listed.get("webhooks") or []) if isinstance(listed, Mapping) else []
+            self._webhook_ids = {h.get("id") for h in hooks if isinstance(h, Mapping)}
+        return self._webhook_ids
+
     def check_connection(self) -> AccountInfo:
         """The token itself proves the credentials; the webhook list proves API access."""
-        self.call("GET", self.spec.verification.request.path)
+        self.webhook_ids()
         return AccountInfo(account_id=self.credentials["username"], account_name=None)
 
     def webhook_secret_problem(self, value: str) -> str | None:
         """The pasted Webhook ID must be one of this app's webhooks, or nothing would verify."""
-        listed = self.call("GET", self.spec.verification.request.path).json()
-        ids = {hook.get("id") for hook in (listed.get("webhooks") or []) if isinstance(hook, dict)}
-        if value in ids:
+        if value in self.webhook_ids():
             return None
         return (
             "PayPal has no webhook with this ID for this app; copy the Webhook ID shown in the "

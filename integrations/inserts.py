@@ -1,4 +1,5 @@
-"""Storing an inbound event exactly once: INSERT ... ON CONFLICT DO NOTHING in one statement."""
+"""Inserting a row exactly once: INSERT ... ON CONFLICT DO NOTHING in one statement (inbound
+events by their dedup key, record links by their external id)."""
 
 from __future__ import annotations
 
