@@ -241,7 +241,9 @@ class OutboundChangeAdmin(OrganizationScopedAdmin):
     def retry_now(self, request, queryset):
         from .sync.dispatch import queue_push
 
-        changed = queryset.exclude(status=OutboundChange.Status.SENT)
+        changed = queryset.exclude(
+            status__in=[OutboundChange.Status.SENT, OutboundChange.Status.SUPERSEDED]
+        )
         connections = set(changed.values_list("connection_id", flat=True))
         count = changed.update(status=OutboundChange.Status.PENDING, next_attempt_at=None)
         Connection.objects.filter(pk__in=connections).update(circuit_open_until=None)

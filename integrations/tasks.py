@@ -72,9 +72,12 @@ def sweep_inbound_events() -> int:
 @shared_task(acks_late=True)
 def push_connection(connection_id: str) -> str:
     """Push one connection's outbox; a retry is scheduled for what could not go yet."""
+    from integrations import wakeups
     from integrations.sync import push
-    from integrations.sync.dispatch import queue_push
+    from integrations.sync.dispatch import PUSH_WAKEUP, queue_push
 
+    # Before anything is listed: a change committed from here on queues a task of its own.
+    wakeups.clear(PUSH_WAKEUP, connection_id)
     run = push.push_connection(connection_id)
     # A held lease needs nothing from us: its holder looks again before it is done.
     if run.retry_at is not None and run.held != push.LEASE_HELD:

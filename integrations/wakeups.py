@@ -63,6 +63,30 @@ def kick(name: str, key: object, send: Callable[[], None], *, force: bool = Fals
     return bool(fresh)
 
 
+def kick_each(name: str, keys: list, send: Callable[[object], None]) -> list:
+    """`kick` for many keys in one Redis round trip; returns the keys whose task was sent.
+
+    A send that fails clears its flag again, so the next wake-up of that key tries anew.
+    """
+    try:
+        pipe = client().pipeline(transaction=False)
+        for key in keys:
+            pipe.set(flag_key(name, key), 1, nx=True, ex=FLAG_SECONDS)
+        fresh = [key for key, was_set in zip(keys, pipe.execute(), strict=True) if was_set]
+    except redis.RedisError as error:
+        logger.warning("wake-up flags unavailable, sending anyway: %s", error)
+        fresh = list(keys)
+    sent = []
+    for key in fresh:
+        try:
+            send(key)
+        except Exception:
+            clear(name, key)
+            raise
+        sent.append(key)
+    return sent
+
+
 class RedisLock:
     """A lock with an owner token, released only by its owner."""
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .live import EventType, broadcast_on_commit
 
-ChangeListener = Callable[[Any, EventType, dict[str, Any], Any], None]
+ChangeListener = Callable[..., None]
 _listeners: list[ChangeListener] = []
 
 
@@ -22,9 +22,19 @@ def add_listener(listener: ChangeListener) -> None:
 
 
 def record_change(
-    wedding_id, event_type: EventType, data: dict[str, Any], *, source_connection_id=None
+    wedding_id,
+    event_type: EventType,
+    data: dict[str, Any],
+    *,
+    source_connection_id=None,
+    instance: Any = None,
 ) -> None:
-    """`source_connection_id` names the connection a change came from (it is not sent back)."""
+    """`source_connection_id` names the connection a change came from (it is not sent back);
+    `instance`, when the caller holds the changed object as saved, spares listeners a read.
+
+    Listeners are called as listener(wedding_id, event_type, data, source_connection_id,
+    instance=instance).
+    """
     broadcast_on_commit(wedding_id, event_type, data)
     for listener in _listeners:
-        listener(wedding_id, event_type, data, source_connection_id)
+        listener(wedding_id, event_type, data, source_connection_id, instance=instance)

@@ -26,6 +26,7 @@ class OutboundChange(models.Model):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (permanent)"
+        SUPERSEDED = "superseded", "Superseded (a later change of the record went instead)"
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="outbox")
     wedding = models.ForeignKey(Wedding, on_delete=models.CASCADE, related_name="+", null=True)
@@ -37,7 +38,7 @@ class OutboundChange(models.Model):
         Connection, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     status = models.CharField(
-        max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -127,7 +127,7 @@ def apply_timeline_item(connection: Connection, link: RecordLink, record: Extern
     event = EventType.TIMELINE_ITEM_CREATED if created else EventType.TIMELINE_ITEM_UPDATED
     # When a conflict kept or chose our value, the source must hear it too.
     source = None if ours_kept else connection.pk
-    record_change(item.wedding_id, event, data, source_connection_id=source)
+    record_change(item.wedding_id, event, data, source_connection_id=source, instance=item)
     log(
         connection,
         item.wedding,

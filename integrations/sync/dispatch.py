@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from integrations import wakeups
 from wedsync import queues
 from wedsync.models import Wedding
 
@@ -12,15 +13,20 @@ logger = logging.getLogger(__name__)
 
 def push_queue(wedding_id=None) -> str:
     if wedding_id is not None:
-        wedding = Wedding.objects.filter(pk=wedding_id).only("date", "time_zone").first()
-        if wedding is not None and wedding.is_today():
-            return queues.PRIORITY
+        return push_queue_of(
+            Wedding.objects.filter(pk=wedding_id).only("date", "time_zone").first()
+        )
     return queues.SYNC
+
+
+def push_queue_of(wedding: Wedding | None) -> str:
+    return queues.PRIORITY if wedding is not None and wedding.is_today() else queues.SYNC
 
 
 # Within a queue, inbound events go before pushes (Redis priority steps: lower is sooner), so a
 # change that arrived is applied before the fan-out of earlier ones finishes.
 PUSH_PRIORITY = 6
+PUSH_WAKEUP = "push"
 
 
 def wedding_of_pending(connection_id):
@@ -47,13 +53,17 @@ def queue_push(
     )
 
 
-def queue_pushes(connection_ids, wedding_id) -> None:
-    """Wake the pushers of a change's connections (one queue lookup for all of them)."""
-    queue = push_queue(wedding_id)
-    for connection_id in connection_ids:
-        try:
-            queue_push(connection_id, queue=queue)
-        except Exception:  # the broker is down: the change is stored, the sweep will push it
-            logger.warning(
-                "could not queue the push of connection %s", connection_id, exc_info=True
-            )
+def queue_pushes(connection_ids, wedding_id, *, queue: str | None = None) -> None:
+    """Wake the pushers of a change's connections: one queue lookup for all of them, and no
+    task for a connection whose push is already queued (`wakeups.kick_each`; the task clears
+    the flag before it lists due changes, so the queued one will push this change too)."""
+    if queue is None:
+        queue = push_queue(wedding_id)
+
+    def send(connection_id) -> None:
+        queue_push(connection_id, queue=queue)
+
+    try:
+        wakeups.kick_each(PUSH_WAKEUP, list(connection_ids), send)
+    except Exception:  # the broker is down: the change is stored, the sweep will push it
+        logger.warning("could not queue the pushes of a change", exc_info=True)

@@ -57,7 +57,9 @@ def subscribers(wedding_id, kind: str, *, exclude=None) -> list[Connection]:
     return wanted
 
 
-def on_change(wedding_id, event_type, data: dict[str, Any], source_connection_id) -> None:
+def on_change(
+    wedding_id, event_type, data: dict[str, Any], source_connection_id, instance=None
+) -> None:
     """The listener wedsync.changes calls inside the change's transaction."""
     if event_type not in CHANGES:
         return
@@ -66,15 +68,31 @@ def on_change(wedding_id, event_type, data: dict[str, Any], source_connection_id
     if not object_id:
         return
     fields: dict[str, Any] = {}
+    wedding = None
     if action != OutboundChange.Action.DELETE:
-        item = TimelineItem.objects.select_related("wedding").filter(pk=object_id).first()
+        item = saved_item(instance, object_id)
         if item is None:
             return
-        fields = timeline_fields(item, item.wedding.time_zone)
-    enqueue(wedding_id, kind, object_id, action, fields, source_connection_id)
+        wedding = item.wedding
+        fields = timeline_fields(item, wedding.time_zone)
+    enqueue(wedding_id, kind, object_id, action, fields, source_connection_id, wedding=wedding)
 
 
-def enqueue(wedding_id, kind, object_id, action, fields, source_connection_id=None) -> int:
+def saved_item(instance, object_id) -> TimelineItem | None:
+    """The item as its change saved it: the caller's instance when it came with its wedding
+    loaded, else read back."""
+    if (
+        isinstance(instance, TimelineItem)
+        and str(instance.pk) == str(object_id)
+        and TimelineItem.wedding.is_cached(instance)
+    ):
+        return instance
+    return TimelineItem.objects.select_related("wedding").filter(pk=object_id).first()
+
+
+def enqueue(
+    wedding_id, kind, object_id, action, fields, source_connection_id=None, *, wedding=None
+) -> int:
     targets = subscribers(wedding_id, kind, exclude=source_connection_id)
     rows = OutboundChange.objects.bulk_create(
         OutboundChange(
@@ -89,8 +107,9 @@ def enqueue(wedding_id, kind, object_id, action, fields, source_connection_id=No
         for connection in targets
     )
     if rows:
-        from integrations.sync.dispatch import queue_pushes
+        from integrations.sync.dispatch import push_queue_of, queue_pushes
 
         ids = [connection.pk for connection in targets]
-        transaction.on_commit(lambda: queue_pushes(ids, wedding_id), robust=True)
+        queue = push_queue_of(wedding) if wedding is not None else None
+        transaction.on_commit(lambda: queue_pushes(ids, wedding_id, queue=queue), robust=True)
     return len(rows)

@@ -1,13 +1,14 @@
 """Pushing a connection's outbox: in order, idempotently, conditionally, behind a breaker.
 
 One pusher per connection at a time (a lease on the connection row), oldest change first, so
-changes to one record arrive in the order they were made. Creates use ids we choose where the
-provider allows, so a create retried after a crash finds its own record; updates carry the
-etag, and a 412 means fetch the current version and write again (ours is the later change).
-A retryable failure stops the run and schedules the next try with backoff (Retry-After wins);
-a permanent one marks that change failed, with its reason, and the run goes on. After
-BREAKER_THRESHOLD failures in a row the connection's circuit opens; the first push after it
-closes again is the probe.
+changes to one record arrive in the order they were made; of several pending changes to one
+record only the latest is pushed (it carries the record's whole state). Creates use ids we
+choose where the provider allows, so a create retried after a crash finds its own record;
+updates carry the etag, and a 412 means fetch the current version and write again (ours is the
+later change). A retryable failure stops the run and schedules the next try with backoff
+(Retry-After wins); a permanent one marks that change failed, with its reason, and the run
+goes on. After BREAKER_THRESHOLD failures in a row the connection's circuit opens; the first
+push after it closes again is the probe.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def push_connection(connection_id) -> PushRun:
     lease in between does). No change waits for a later task or the sweep.
     """
     total = PushRun()
+    if not has_due_changes(connection_id):
+        return total  # its change went with an earlier run (a burst wakes more tasks than runs)
     while True:
         run = push_while_leased(connection_id)
         total.sent += run.sent
@@ -116,9 +119,10 @@ def push_while_leased(connection_id) -> PushRun:
     run = PushRun()
     try:
         adapter = services.adapter_for(connection)
-        for change in OutboundChange.objects.filter(
+        pending = OutboundChange.objects.filter(
             connection=connection, status=OutboundChange.Status.PENDING
-        ).order_by("id"):
+        ).order_by("id")
+        for change in without_superseded(list(pending)):
             if change.next_attempt_at and change.next_attempt_at > timezone.now():
                 run.retry_at = change.next_attempt_at
                 break  # later changes wait: order per connection is kept
@@ -137,6 +141,32 @@ def push_while_leased(connection_id) -> PushRun:
     finally:
         release_lease(connection.pk, succeeded=run.sent > 0)
     return run
+
+
+def without_superseded(changes: list[OutboundChange]) -> list[OutboundChange]:
+    """The changes worth pushing: one whose record has a later pending change is marked
+    superseded and skipped.
+
+    A change carries its record's whole state and push_one picks create, update or delete from
+    the link, so the record's latest change alone leaves the system as the earlier ones would
+    have, and a record edited many times while its pushes wait (a burst, an outage) costs one
+    push per system, not one per edit. A change waiting for its retry time is never skipped:
+    the later ones would jump its backoff.
+    """
+    now = timezone.now()
+    latest = {(change.kind, change.object_id): change.pk for change in changes}
+    keep, superseded = [], []
+    for change in changes:
+        waiting = change.next_attempt_at is not None and change.next_attempt_at > now
+        if latest[change.kind, change.object_id] != change.pk and not waiting:
+            superseded.append(change.pk)
+        else:
+            keep.append(change)
+    if superseded:
+        OutboundChange.objects.filter(
+            pk__in=superseded, status=OutboundChange.Status.PENDING
+        ).update(status=OutboundChange.Status.SUPERSEDED)
+    return keep
 
 
 def linked_record(connection: Connection, change: OutboundChange) -> RecordLink | None:

@@ -69,3 +69,24 @@ def test_without_redis_the_task_is_sent_and_the_work_done(key, settings):
     assert wakeups.kick("t", key, lambda: sent.append(2))
     assert sent == [1, 2]
     assert wakeups.run_exclusively("t", key, lambda: "ran") == ["ran"]
+
+
+def test_kick_each_sends_only_for_keys_without_a_waiting_wake_up():
+    waiting, fresh = uuid.uuid4().hex, uuid.uuid4().hex
+    wakeups.kick("t", waiting, lambda: None)
+    sent = []
+
+    assert wakeups.kick_each("t", [waiting, fresh], sent.append) == [fresh]
+    assert sent == [fresh]
+    assert wakeups.kick_each("t", [waiting, fresh], sent.append) == []
+    assert wakeups.pending("t", waiting) and wakeups.pending("t", fresh)
+
+
+def test_kick_each_clears_the_flag_of_a_send_that_failed(key):
+    def broker_down(_key):
+        raise ConnectionError("broker down")
+
+    with pytest.raises(ConnectionError):
+        wakeups.kick_each("t", [key], broker_down)
+    assert not wakeups.pending("t", key)  # the next change's wake-up is sent, not swallowed
+    assert wakeups.kick_each("t", [key], lambda _key: None) == [key]

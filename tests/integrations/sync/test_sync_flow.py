@@ -119,49 +119,119 @@ def test_our_own_edit_reaches_google_and_a_deletion_upstream_removes_it(
 def test_a_system_that_was_down_gets_the_queued_changes_in_order(
     team, google, linked, django_capture_on_commit_callbacks
 ):
+    """While Google is down, the ceremony is edited three times and the first dance once. When
+    it is back, each record's latest state goes, in the order of those latest changes; the
+    ceremony's earlier edits are superseded (its latest change carries its whole state)."""
     calendar, _, _ = linked
-    item = TimelineItemFactory(
-        wedding=team.wedding,
-        title="Ceremony",
-        starts_at=dt.datetime(2027, 3, 27, 15, 30, tzinfo=dt.UTC),
-        ends_at=None,
+    ceremony, dance = (
+        TimelineItemFactory(wedding=team.wedding, title=title, ends_at=None)
+        for title in ("Ceremony", "First dance")
     )
     google.inject_fault(503, times=100, path_prefix="/calendar")
     from wedsync.changes import record_change
     from wedsync.live import EventType
 
-    for minute, title in (
-        (0, "Ceremony"),
-        (15, "Ceremony (moved)"),
-        (30, "Ceremony (moved again)"),
-    ):
+    edits = (
+        (ceremony, 0, "Ceremony", EventType.TIMELINE_ITEM_CREATED),
+        (dance, 0, "First dance", EventType.TIMELINE_ITEM_CREATED),
+        (ceremony, 15, "Ceremony (moved)", EventType.TIMELINE_ITEM_UPDATED),
+        (ceremony, 30, "Ceremony (moved again)", EventType.TIMELINE_ITEM_UPDATED),
+    )
+    for item, minute, title, event in edits:
         with django_capture_on_commit_callbacks(execute=True):
             TimelineItem.objects.filter(pk=item.pk).update(
                 title=title, starts_at=dt.datetime(2027, 3, 27, 16, minute, tzinfo=dt.UTC)
             )
-            event = (
-                EventType.TIMELINE_ITEM_CREATED if minute == 0 else EventType.TIMELINE_ITEM_UPDATED
-            )
             record_change(team.wedding.pk, event, {"id": str(item.pk)})
     queued = OutboundChange.objects.filter(connection=calendar).order_by("id")
-    assert [c.status for c in queued] == ["pending"] * 3
+    # The first change waits for its retry and the rest behind it; the ceremony's middle edit
+    # is already superseded by its last.
+    assert [c.status for c in queued] == ["pending", "pending", "superseded", "pending"]
     assert queued[0].attempts >= 1 and queued[0].next_attempt_at is not None
     assert "unavailable" in queued[0].last_error or "503" in queued[0].last_error
-    assert [c.attempts for c in queued[1:]] == [0, 0]  # later changes wait behind the first
+    assert [c.attempts for c in queued[1:]] == [0, 0, 0]
     calendar.refresh_from_db()
     assert calendar.consecutive_failures >= 1
 
     google.clear_faults()  # the calendar is back
     OutboundChange.objects.update(next_attempt_at=None)
+    writes_before = len(google.requests)
     push_connection.apply(args=[str(calendar.pk)])
-    assert [c.status for c in OutboundChange.objects.order_by("id")] == ["sent"] * 3
-    event = google_event(google, item.pk)
-    assert event["summary"] == "Ceremony (moved again)"
-    writes = [
-        r for r in google.requests if r.method in ("POST", "PUT", "PATCH") and "/events" in r.path
+    assert [c.status for c in OutboundChange.objects.order_by("id")] == [
+        "superseded",
+        "sent",
+        "superseded",
+        "sent",
     ]
-    titles = [json.loads(r.body)["summary"] for r in writes[-3:]]
-    assert titles == ["Ceremony", "Ceremony (moved)", "Ceremony (moved again)"]
+    assert google_event(google, ceremony.pk)["summary"] == "Ceremony (moved again)"
+    assert dt.datetime.fromisoformat(
+        google_event(google, ceremony.pk)["start"]["dateTime"]
+    ) == dt.datetime(2027, 3, 27, 16, 30, tzinfo=dt.UTC)
+    writes = [
+        json.loads(r.body)["summary"]
+        for r in google.requests[writes_before:]
+        if r.method in ("POST", "PUT", "PATCH") and "/events" in r.path
+    ]
+    assert writes == ["First dance", "Ceremony (moved again)"]
+
+
+def test_a_change_waiting_for_its_retry_is_not_jumped_by_a_later_one(
+    team, google, linked, django_capture_on_commit_callbacks
+):
+    """Superseding never skips a change whose retry time has not come: the later change of
+    the same record waits behind it, so the backoff holds."""
+    calendar, _, _ = linked
+    item = TimelineItemFactory(wedding=team.wedding, title="Ceremony", ends_at=None)
+    google.inject_fault(503, times=100, path_prefix="/calendar")
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    for title, event in (
+        ("Ceremony", EventType.TIMELINE_ITEM_CREATED),
+        ("Ceremony (moved)", EventType.TIMELINE_ITEM_UPDATED),
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            TimelineItem.objects.filter(pk=item.pk).update(title=title)
+            record_change(team.wedding.pk, event, {"id": str(item.pk)})
+    google.clear_faults()
+    push_connection.apply(args=[str(calendar.pk)])  # the first change's retry time is ahead
+
+    assert [c.status for c in OutboundChange.objects.order_by("id")] == ["pending", "pending"]
+    assert google_event(google, item.pk) is None
+
+
+def test_changes_while_a_push_is_queued_ride_on_that_task(
+    team, google, linked, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A burst of edits queues one push task per connection, not one per edit: the broker
+    holds the first task, later edits find its wake-up flag set, and the task, when it runs,
+    pushes the record's latest state once."""
+    from integrations.sync import dispatch
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    calendar, _, _ = linked
+    held = []
+    monkeypatch.setattr(dispatch, "queue_push", lambda connection_id, **kw: held.append(kw))
+    item = TimelineItemFactory(wedding=team.wedding, title="Ceremony", ends_at=None)
+    for n, event in enumerate(
+        (EventType.TIMELINE_ITEM_CREATED,) + (EventType.TIMELINE_ITEM_UPDATED,) * 4
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            TimelineItem.objects.filter(pk=item.pk).update(title=f"Ceremony #{n}")
+            record_change(team.wedding.pk, event, {"id": str(item.pk)})
+    assert len(held) == 1 and held[0]["queue"]  # one task, on the wedding's queue
+
+    push_connection.apply(args=[str(calendar.pk)])
+    statuses = list(OutboundChange.objects.order_by("id").values_list("status", flat=True))
+    assert statuses == ["superseded"] * 4 + ["sent"]
+    writes = [r for r in google.requests if r.method in ("POST", "PUT", "PATCH")]
+    assert [json.loads(r.body)["summary"] for r in writes if "/events" in r.path] == ["Ceremony #4"]
+
+    # The task cleared its flag before it looked: the next edit queues a task again.
+    with django_capture_on_commit_callbacks(execute=True):
+        record_change(team.wedding.pk, EventType.TIMELINE_ITEM_UPDATED, {"id": str(item.pk)})
+    assert len(held) == 2
 
 
 def test_a_change_that_came_from_google_is_not_pushed_back_to_it(team, linked):
