@@ -197,3 +197,43 @@ class CpuMeter:
         attributed = sum(v for k, v in used.items() if k != "machine")
         used["exited"] = round(max(0.0, used["machine"] - attributed), 2)
         return used
+
+
+def server_command(server: str, port: int, workers: int) -> list[str]:
+    """The hub as deployed: uvicorn (ASGI: HTTP and WebSocket) or gunicorn (WSGI: ingest)."""
+    if server == "uvicorn":
+        return [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "wedsync.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+    return [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "wedsync.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+        "--backlog",
+        "2048",
+    ]

@@ -8,7 +8,8 @@ source, HoneyBook through the bridge (its shared secret in X-WedSync-Secret), an
 that take timeline pushes, each the connection of its own organization taking part in the
 wedding: Google Calendar (one in-process GoogleCalendarEmulator; a calendar and an OAuth grant
 per connection) and CalDAV (a Radicale subprocess; a user and a calendar per connection). The hub
-runs as deployed: uvicorn (ASGI, DB_POOL=1: HTTP and WebSocket) and a Celery worker consuming
+runs as deployed (docker/compose.yaml): uvicorn (ASGI, DB_POOL=1: HTTP and WebSocket), gunicorn
+taking the webhooks (WSGI, `--ingest-workers` sync workers) and a Celery worker consuming
 priority,webhooks,sync (prefork -c 4 by default: the pushes are mostly CPU on this machine, and
 one process of threads cannot use a second core). The timeline item is created through the
 bridge and its first push reaches all nine systems before anything is measured; then the socket
@@ -60,6 +61,7 @@ from common import (
     machine,
     manage,
     percentile,
+    server_command,
     services,
     stop,
     wait_http,
@@ -560,6 +562,9 @@ def main() -> None:
     parser.add_argument("--caldav", type=int, default=3, help="CalDAV (Radicale) targets")
     parser.add_argument("--items", type=int, default=1, help="timeline items changed in turn")
     parser.add_argument("--web-workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--ingest-workers", type=int, default=2, help="gunicorn workers taking the webhooks"
+    )
     parser.add_argument("--worker-processes", type=int, default=1, help="Celery workers")
     parser.add_argument("--pool", choices=["prefork", "threads", "solo"], default="prefork")
     parser.add_argument("--concurrency", type=int, default=4, help="per Celery worker")
@@ -652,31 +657,26 @@ def main() -> None:
         queues = "priority,webhooks,sync" + (",default" if args.beat else "")
         processes.append(
             subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "uvicorn",
-                    "wedsync.asgi:application",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--workers",
-                    str(args.web_workers),
-                    "--loop",
-                    "uvloop",
-                    "--http",
-                    "httptools",
-                    "--no-access-log",
-                    "--log-level",
-                    "warning",
-                ],
+                server_command("uvicorn", port, args.web_workers),
                 cwd=REPO,
                 env={**env, "DB_POOL": "1"},
                 stdout=(work / "uvicorn.log").open("w"),
                 stderr=subprocess.STDOUT,
             )
         )
+        # Webhooks go where the deployment routes them (docker/compose.yaml): the WSGI ingest
+        # service, unless --ingest-workers 0 sends them to the ASGI server too.
+        ingest_port = free_port() if args.ingest_workers else port
+        if args.ingest_workers:
+            processes.append(
+                subprocess.Popen(
+                    server_command("gunicorn", ingest_port, args.ingest_workers),
+                    cwd=REPO,
+                    env=env,
+                    stdout=(work / "ingest.log").open("w"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
         for n in range(args.worker_processes):
             processes.append(
                 subprocess.Popen(
@@ -712,6 +712,8 @@ def main() -> None:
             )
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/healthz")
+        ingest = f"http://127.0.0.1:{ingest_port}"
+        wait_http(f"{ingest}/healthz")
 
         socket = Socket(
             f"ws://127.0.0.1:{port}/ws/weddings/{seeded['wedding']}/", seeded["token"], []
@@ -724,7 +726,7 @@ def main() -> None:
         # Seed: the items are created through the bridge; their first push must reach every
         # system (and the socket) before anything is measured.
         day_start = dt.datetime.combine(day, dt.time(15, 0), zone)
-        sender = Sender(base, seeded["path"], seeded["secret"], day_start)
+        sender = Sender(ingest, seeded["path"], seeded["secret"], day_start)
         for item in range(args.items):
             sender.post("timeline_item.created", item, 0)
         if any(status != 200 for _, _, status in sender.sent.values()):
@@ -784,7 +786,10 @@ def main() -> None:
             measured.append(((seq - 1) % args.items, seq))
         final = {item: s for item, s in measured}
         roles = [("web", processes[0].pid), ("bench", os.getpid())]
-        roles += [("workers", p.pid) for p in processes[1 : 1 + args.worker_processes]]
+        if args.ingest_workers:
+            roles.append(("ingest", processes[1].pid))
+        workers = processes[1 + bool(args.ingest_workers) :][: args.worker_processes]
+        roles += [("workers", p.pid) for p in workers]
         if radicale:
             roles.append(("radicale", radicale.process.pid))
         meter = CpuMeter(roles)

@@ -45,6 +45,7 @@ from common import (
     machine,
     manage,
     require,
+    server_command,
     services,
     stop,
     wait_http,
@@ -175,16 +176,6 @@ def ms(microseconds: int) -> float:
     return round(microseconds / 1000, 2)
 
 
-def server_command(server: str, port: int, workers: int) -> list[str]:
-    if server == "uvicorn":
-        return [PYTHON, "-m", "uvicorn", "wedsync.asgi:application", "--host", "127.0.0.1",
-                "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
-                "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    return [PYTHON, "-m", "gunicorn", "wedsync.wsgi:application", "--bind",
-            f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "sync",
-            "--log-level", "warning", "--backlog", "2048"]
-
-
 def shell(env: dict, code: str) -> str:
     return manage(env, "shell", "-c", code).strip().splitlines()[-1]
 
@@ -258,9 +249,7 @@ def main() -> None:
             paced_cpu = meter.stop()
         meter = CpuMeter(parts)
         meter.start()
-        load = run_wrk(
-            base, LUA % {"targets": targets, "run": "s"}, args.seconds, args.connections
-        )
+        load = run_wrk(base, LUA % {"targets": targets, "run": "s"}, args.seconds, args.connections)
         cpu = meter.stop()
         runs = [run for run in (warm_up, paced, load) if run]
         acknowledged = sum(acknowledged_by(run) for run in runs)
