@@ -160,6 +160,7 @@ counts = {
     ),
     "outbound": OutboundChange.objects.aggregate(
         rows=Count("id"), sent=Count("id", filter=Q(status="sent")),
+        superseded=Count("id", filter=Q(status="superseded")),
         pending=Count("id", filter=Q(status="pending")),
         failed=Count("id", filter=Q(status="failed")),
         retried=Count("id", filter=Q(attempts__gt=1)),
@@ -959,7 +960,8 @@ def main() -> None:
     )
     outbox = counts["outbound"]
     print(
-        f"outbox rows {outbox['rows']}: sent {outbox['sent']}, pending {outbox['pending']}, "
+        f"outbox rows {outbox['rows']}: sent {outbox['sent']}, superseded by a later change "
+        f"{outbox['superseded']}, pending {outbox['pending']}, "
         f"failed {outbox['failed']}, retried {outbox['retried']}; inbound processed "
         f"{result['inbound_processed_per_s']}/s; "
         + (

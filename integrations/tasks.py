@@ -70,20 +70,24 @@ def sweep_inbound_events() -> int:
 
 
 @shared_task(acks_late=True)
-def push_connection(connection_id: str) -> str:
-    """Push one connection's outbox; a retry is scheduled for what could not go yet."""
+def push_connection(connection_id: str, queue: str | None = None) -> str:
+    """One leased run of a connection's outbox; a retry is scheduled for what could not go yet,
+    and what is still due after the run goes to a new task at the back of the queue."""
     from integrations import wakeups
     from integrations.sync import push
-    from integrations.sync.dispatch import PUSH_WAKEUP, queue_push
+    from integrations.sync.dispatch import PUSH_WAKEUP, queue_push, wake_pusher
 
     # Before anything is listed: a change committed from here on queues a task of its own.
     wakeups.clear(PUSH_WAKEUP, connection_id)
-    run = push.push_connection(connection_id)
+    run = push.push_connection(connection_id, runs=1)
     # A held lease needs nothing from us: its holder looks again before it is done.
     if run.retry_at is not None and run.held != push.LEASE_HELD:
         delay = max(0.0, (run.retry_at - timezone.now()).total_seconds())
         queue_push(connection_id, countdown=delay)
-    return f"sent {run.sent}, failed {run.failed}{', ' + run.held if run.held else ''}"
+    elif run.more_due:
+        wake_pusher(connection_id, queue=queue)
+    more = ", more to come" if run.more_due else ""
+    return f"sent {run.sent}, failed {run.failed}{', ' + run.held if run.held else ''}{more}"
 
 
 @shared_task

@@ -49,8 +49,17 @@ def queue_push(
             wedding_id = wedding_of_pending(connection_id)
         queue = push_queue(wedding_id)
     push_connection.apply_async(
-        args=[str(connection_id)], queue=queue, countdown=countdown, priority=PUSH_PRIORITY
+        args=[str(connection_id)],
+        kwargs={"queue": queue},  # the task hands over on the queue it came from
+        queue=queue,
+        countdown=countdown,
+        priority=PUSH_PRIORITY,
     )
+
+
+def wake_pusher(connection_id, *, queue: str | None = None) -> None:
+    """Queue a push of the connection unless one is already waiting to start."""
+    wakeups.kick_each(PUSH_WAKEUP, [connection_id], lambda key: queue_push(key, queue=queue))
 
 
 def queue_pushes(connection_ids, wedding_id, *, queue: str | None = None) -> None:

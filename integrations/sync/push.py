@@ -47,6 +47,7 @@ class PushRun:
     failed: int = 0
     retry_at: dt.datetime | None = None
     held: str = ""
+    more_due: bool = False
 
 
 def backoff(attempt: int, retry_after: float | None = None) -> dt.timedelta:
@@ -76,23 +77,32 @@ def resource_for(connection: Connection, kind: str) -> str:
     return next(name for name, r in connection.spec.resources.items() if r.maps_to == kind)
 
 
-def push_connection(connection_id) -> PushRun:
+def push_connection(connection_id, *, runs: int | None = None) -> PushRun:
     """Push every due change of one connection; returns what happened.
 
     A task that finds the lease taken leaves its change to the holder, which looks for due
     changes again after it lets the lease go: the change was committed before its task ran,
     so before the holder let go, so the holder's second look finds it (or whoever took the
-    lease in between does). No change waits for a later task or the sweep.
+    lease in between does). No change waits for the sweep.
+
+    `runs` bounds the leased runs: a Celery task does one and, when changes are still due
+    (`more_due`), hands over to a new task at the back of the queue, so a connection that keeps
+    receiving changes does not hold a worker while the other connections' pushes wait.
     """
     total = PushRun()
     if not has_due_changes(connection_id):
         return total  # its change went with an earlier run (a burst wakes more tasks than runs)
+    done = 0
     while True:
         run = push_while_leased(connection_id)
+        done += 1
         total.sent += run.sent
         total.failed += run.failed
         total.retry_at, total.held = run.retry_at, run.held
         if run.held or run.retry_at is not None or not has_due_changes(connection_id):
+            return total
+        if runs is not None and done >= runs:
+            total.more_due = True
             return total
 
 

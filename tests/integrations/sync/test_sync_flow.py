@@ -296,10 +296,13 @@ def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
     team, google, linked, monkeypatch, django_capture_on_commit_callbacks
 ):
     """The second change commits while the first is on the wire; its own task finds the lease
-    taken and leaves, and the holder pushes it before it is done: no later task, no sweep."""
+    taken and leaves, and the holder, seeing it due after its run, hands it to a new task at
+    once (eager here): no wait for a retry or the sweep."""
     from integrations.sync import push
     from wedsync.changes import record_change
     from wedsync.live import EventType
+
+    from integrations.sync import dispatch
 
     calendar, _, _ = linked
     first, second = (
@@ -321,8 +324,18 @@ def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
         return result
 
     monkeypatch.setattr(push, "push_one", push_one_while_another_change_arrives)
-    assert push_connection.apply(args=[str(calendar.pk)]).get() == "sent 2, failed 0"
+    handed_over = []
+    real_wake_pusher = dispatch.wake_pusher
+
+    def wake_pusher(connection_id, **kw):
+        handed_over.append(str(connection_id))
+        real_wake_pusher(connection_id, **kw)
+
+    monkeypatch.setattr(dispatch, "wake_pusher", wake_pusher)
+    result = push_connection.apply(args=[str(calendar.pk)]).get()
+    assert result == "sent 1, failed 0, more to come"
     assert meanwhile == ["sent 0, failed 0, another pusher holds the lease"]
+    assert handed_over == [str(calendar.pk)]
     assert set(OutboundChange.objects.values_list("status", flat=True)) == {"sent"}
     assert google_event(google, second.pk)["summary"] == "Dinner"
 
