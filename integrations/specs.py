@@ -25,6 +25,7 @@ CATEGORIES = (
     "payment_processor",
     "communication",
     "calendar_system",
+    "scheduling",
 )
 # bridge: no public API; the vendor's Zapier/Make step posts to the connection's unguessable URL
 # with its shared secret.
