@@ -40,21 +40,33 @@ def timeline_fields(item: TimelineItem, zone: str) -> dict[str, Any]:
 
 def subscribers(wedding_id, kind: str, *, exclude=None) -> list[Connection]:
     """Active connections of the wedding's organizations whose provider takes `kind` pushes."""
+    connections = candidates(wedding_id, exclude).select_related("organization")
+    return [c for c in connections if takes_pushes(c.provider, kind)]
+
+
+def subscriber_ids(wedding_id, kind: str, *, exclude=None) -> list:
+    """The ids of `subscribers`, read without the connections' (encrypted) credentials."""
+    return [
+        pk
+        for pk, provider in candidates(wedding_id, exclude).values_list("pk", "provider")
+        if takes_pushes(provider, kind)
+    ]
+
+
+def candidates(wedding_id, exclude=None):
     connections = Connection.objects.filter(
         organization__participations__wedding_id=wedding_id,
         status__in=[Connection.Status.ACTIVE, Connection.Status.ERROR, Connection.Status.PAUSED],
     ).distinct()
-    if exclude is not None:
-        connections = connections.exclude(pk=exclude)
-    wanted = []
-    for connection in connections:
-        try:
-            spec = get_provider(connection.provider)
-        except LookupError:
-            continue
-        if spec.has("push") and any(r.maps_to == kind for r in spec.resources.values()):
-            wanted.append(connection)
-    return wanted
+    return connections.exclude(pk=exclude) if exclude is not None else connections
+
+
+def takes_pushes(provider: str, kind: str) -> bool:
+    try:
+        spec = get_provider(provider)
+    except LookupError:
+        return False
+    return spec.has("push") and any(r.maps_to == kind for r in spec.resources.values())
 
 
 def on_change(
@@ -93,10 +105,10 @@ def saved_item(instance, object_id) -> TimelineItem | None:
 def enqueue(
     wedding_id, kind, object_id, action, fields, source_connection_id=None, *, wedding=None
 ) -> int:
-    targets = subscribers(wedding_id, kind, exclude=source_connection_id)
+    targets = subscriber_ids(wedding_id, kind, exclude=source_connection_id)
     rows = OutboundChange.objects.bulk_create(
         OutboundChange(
-            connection=connection,
+            connection_id=connection_id,
             wedding_id=wedding_id,
             kind=kind,
             object_id=object_id,
@@ -104,12 +116,11 @@ def enqueue(
             fields=fields,
             source_connection_id=source_connection_id,
         )
-        for connection in targets
+        for connection_id in targets
     )
     if rows:
         from integrations.sync.dispatch import push_queue_of, queue_pushes
 
-        ids = [connection.pk for connection in targets]
         queue = push_queue_of(wedding) if wedding is not None else None
-        transaction.on_commit(lambda: queue_pushes(ids, wedding_id, queue=queue), robust=True)
+        transaction.on_commit(lambda: queue_pushes(targets, wedding_id, queue=queue), robust=True)
     return len(rows)
