@@ -29,6 +29,12 @@ PAYPAL_APP = {
     "client_id": "AsandboxDemoPayPalClientId2026",
     "client_secret": "EsandboxDemoPayPalSecret2026",
 }
+# A public demo value, shaped like a Calendly personal access token.
+CALENDLY_TOKEN = (
+    "eyJraWQiOiJzYW5kYm94IiwidHlwIjoiUEFUIiwiYWxnIjoiRVMyNTYifQ."  # noqa: S105
+    "eyJpc3MiOiJodHRwczovL2F1dGguY2FsZW5kbHkuY29tIiwidXNlcl91dWlkIjoic2FuZGJveC1kZW1vIn0."
+    "sandboxDemoSignature2026"
+)
 GOOGLE_CLIENT = {
     "client_id": "wedsync-sandbox.apps.googleusercontent.com",
     "client_secret": "sandbox-google-client-secret",
@@ -104,6 +110,26 @@ def seed_paypal(emulator, hub_url: str) -> dict[str, Any]:
     }
 
 
+def seed_calendly(emulator, hub_url: str) -> dict[str, Any]:
+    host = emulator.add_user("James Hartwell", "james@hartwell-manor.example", "Europe/London")
+    emulator.issue_token(host, CALENDLY_TOKEN)
+    for start, name in [
+        ("2027-03-06T11:00:00+00:00", "Venue walk-through"),
+        ("2027-05-15T14:00:00+01:00", "Menu tasting"),
+        ("2027-06-05T10:30:00+01:00", "Final meeting"),
+    ]:
+        emulator.book(
+            start,
+            user=host,
+            name=name,
+            location={"type": "physical", "location": "Hartwell Manor"},
+            invitee_name="Ana Ferreira",
+            invitee_email="ana@example.com",
+            invitee_timezone="Europe/London",
+        )
+    return {"credentials": {"personal_access_token": CALENDLY_TOKEN}}
+
+
 # provider key -> (emulator "module:Class", seeder)
 SANDBOX: dict[str, tuple[str, Callable[[Any, str], dict[str, Any]]]] = {
     "tave": ("integrations.providers.photography.tave.emulator:TaveEmulator", seed_tave),
@@ -114,6 +140,10 @@ SANDBOX: dict[str, tuple[str, Callable[[Any, str], dict[str, Any]]]] = {
     "slack": ("integrations.providers.messaging.slack.emulator:SlackEmulator", seed_slack),
     "stripe": ("integrations.providers.payments.stripe.emulator:StripeEmulator", seed_stripe),
     "paypal": ("integrations.providers.payments.paypal.emulator:PayPalEmulator", seed_paypal),
+    "calendly": (
+        "integrations.providers.scheduling.calendly.emulator:CalendlyEmulator",
+        seed_calendly,
+    ),
 }
 
 
