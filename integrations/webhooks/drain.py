@@ -10,6 +10,7 @@ anything a lost task left behind, so a lost wake-up delays an event but never lo
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from integrations.errors import ProviderError
 from integrations.models import Connection, InboundEvent
 
 from . import process as processing
+
+logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 BATCH = 200
@@ -106,11 +109,73 @@ def drain_connection(connection_id, budget: float = BUDGET_SECONDS) -> DrainRun:
         if connection is None:
             return run
         batch = processing.Batch(connection)
-        for event in due:
+        for unit in units_of_work(due, batch):
             if time.monotonic() - started > budget:
                 run.more = True
                 return run
-            attempt(event.pk, batch, event)
-            run.processed += 1
-            last = event.pk
+            if isinstance(unit, InboundEvent):
+                attempt(unit.pk, batch, unit)
+                run.processed += 1
+            else:
+                run.processed += attempt_record(unit, batch)
+        last = due[-1].pk
     return run
+
+
+def units_of_work(
+    events: list[InboundEvent], batch: processing.Batch
+) -> list[InboundEvent | list[processing.Parsed]]:
+    """A batch as units of work: each record's events together (at the place of the last to
+    arrive), and on its own every event that is about several records or none."""
+    parsed = [(event, processing.parse_one(event, batch)) for event in events]
+    by_record: dict[tuple[str, str], list[processing.Parsed]] = {}
+    for _, one in parsed:
+        if one is not None:
+            by_record.setdefault(one.key, []).append(one)
+    units: list[InboundEvent | list[processing.Parsed]] = []
+    for event, one in parsed:
+        if one is None:
+            units.append(event)
+        elif by_record[one.key][-1] is one:
+            units.append(by_record[one.key])
+    return units
+
+
+def attempt_record(group: list[processing.Parsed], batch: processing.Batch) -> int:
+    """Process one record's events of a batch; returns how many events were attempted.
+
+    When the webhooks of one record arrive faster than they are applied (a burst, or a backlog
+    after an outage), each batch applies the record once: its newest state, with what the
+    other events carried merged in (processing.process_group). Events older than the state
+    already stored, and carried records without a provider time to order them by, go one by
+    one as before, as does the whole group if merging fails for any reason.
+    """
+    if len(group) == 1:
+        attempt(group[0].event.pk, batch, group[0].event)
+        return 1
+    carried = group[0].item.record is not None
+    alone: list[processing.Parsed] = []
+    mergeable = group
+    if carried:
+        if any(one.when is None for one in group):
+            alone, mergeable = group, []
+        else:
+            since = processing.applied_since(batch.connection, group[0].key)
+            alone = [one for one in group if since and one.when < since]
+            mergeable = [one for one in group if not (since and one.when < since)]
+    for one in alone:
+        attempt(one.event.pk, batch, one.event)
+    ordered = sorted(
+        mergeable,
+        key=lambda one: (one.when.timestamp() if one.when else float("-inf"), one.event.pk),
+    )
+    if len(ordered) == 1:
+        attempt(ordered[0].event.pk, batch, ordered[0].event)
+    elif ordered:
+        try:
+            processing.process_group(ordered, batch)
+        except Exception:
+            logger.info("merging %s events of one record failed; one by one", len(ordered))
+            for one in ordered:
+                attempt(one.event.pk, batch, one.event)
+    return len(group)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from integrations import services
 from integrations.adapters.base import ExternalRecord, WebhookItem
 from integrations.errors import ProviderError
-from integrations.models import Connection, InboundEvent
+from integrations.models import Connection, InboundEvent, RecordLink
 from integrations.sync.apply import apply_record
 from integrations.sync.records import CREATED, UPDATED, store_record
 
@@ -220,3 +220,107 @@ def record_attempt_failed(event_id: int, reason: str, *, final: bool, next_attem
     logger.warning(
         "inbound event %s attempt failed%s: %s", event_id, " for good" if final else "", reason
     )
+
+
+@dataclass
+class Parsed:
+    """An event of a drain's batch with the one record it is about."""
+
+    event: InboundEvent
+    item: WebhookItem
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.item.resource, self.item.external_id)
+
+    @property
+    def when(self):
+        record = self.item.record
+        return (record.modified if record else None) or self.item.occurred_at
+
+
+def parse_one(event: InboundEvent, batch: Batch) -> Parsed | None:
+    """The event with its single record, or None when it is not that simple (several records,
+    a pull, an unreadable body, a connection set aside): such an event goes on its own."""
+    if event.status != InboundEvent.Status.RECEIVED or batch.connection.status in SET_ASIDE:
+        return None
+    try:
+        items = batch.adapter().parse_webhook(event.event_type, payload_of(event))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if len(items) != 1 or items[0].pull:
+        return None
+    return Parsed(event, items[0])
+
+
+def merged_record(adapter, group: list[Parsed]) -> ExternalRecord:
+    """One record standing for a group's events, applied in the provider's order.
+
+    Fetched-back records are fetched once: the provider's current state covers every event.
+    Carried records (the bridge) may each hold only some fields, so they are folded oldest
+    first, later values winning, and a deletion drops what came before it.
+    """
+    newest = group[-1]
+    if newest.item.record is None:
+        return record_for(adapter, newest.item)
+    fields: dict = {}
+    for parsed in group:
+        record = parsed.item.record
+        fields = {} if record.deleted else {**fields, **record.fields}
+    last = newest.item.record
+    return ExternalRecord(
+        resource=last.resource,
+        kind=last.kind,
+        external_id=last.external_id,
+        fields={} if last.deleted else fields,
+        version=last.version,
+        modified=newest.when,
+        deleted=last.deleted,
+        raw=last.raw,
+    )
+
+
+def applied_since(connection: Connection, key: tuple[str, str]):
+    """The provider time of the state already stored for the record, if any."""
+    return (
+        RecordLink.objects.filter(connection=connection, resource=key[0], external_id=key[1])
+        .values_list("source_modified", flat=True)
+        .first()
+    )
+
+
+def process_group(group: list[Parsed], batch: Batch) -> Outcome:
+    """Process several events about one record as one change: the newest (in the provider's
+    order) is applied with what the others carried, and every event of the group is marked
+    processed in the same transaction, the others naming the one they were merged into.
+
+    The caller orders the group by provider time and leaves out events older than the state
+    already stored (those would be stale alone; folded in, an old field could win). Raises as
+    process() does; any other attempt that got to one of the events first rolls this back.
+    """
+    adapter = batch.adapter()
+    connection = batch.connection
+    leader = group[-1]
+    record = merged_record(adapter, group)
+    with transaction.atomic():
+        stored, link = store_record(connection, record, occurred_at=leader.item.occurred_at)
+        if stored in (CREATED, UPDATED):
+            stored = apply_record(connection, link, record)
+        outcome = f"{record.resource} {record.external_id}: {stored}"[:300]
+        if len(group) > 1:
+            outcome = f"{outcome} (with {len(group) - 1} earlier event(s) merged in)"[:300]
+        mark_processed(leader.event.pk, outcome)
+        others = [parsed.event.pk for parsed in group[:-1]]
+        merged = InboundEvent.objects.filter(
+            pk__in=others, status=InboundEvent.Status.RECEIVED
+        ).update(
+            status=InboundEvent.Status.PROCESSED,
+            attempts=F("attempts") + 1,
+            processed_at=timezone.now(),
+            last_error="",
+            next_attempt_at=None,
+            outcome=f"merged into event {leader.event.pk}",
+        )
+        if merged != len(others):
+            raise AlreadyDone("processed by another attempt")
+    return Outcome(InboundEvent.Status.PROCESSED, outcome)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -147,11 +148,49 @@ def test_out_of_order_deliveries_end_in_the_newest_state(
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert post(client, connection, newer, secret=secret).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
         assert post(client, connection, older, secret=secret).status_code == 200
     link = RecordLink.objects.get()
     assert link.snapshot["starts_at"] == "2027-02-27T16:00:00+00:00"
     assert InboundEvent.objects.filter(status="processed").count() == 2
     assert "stale" in InboundEvent.objects.order_by("pk").last().outcome
+
+
+def test_a_records_events_in_one_batch_are_applied_once_in_the_providers_order(
+    client, bridge, eager_celery, django_capture_on_commit_callbacks
+):
+    """Three deliveries of one record reach the drain together, out of order and each with
+    only some fields: the record is applied once, as the provider's order makes it (later
+    values win, a field only an older delivery carried is kept), and the other two events are
+    processed as merged into the newest."""
+    from integrations.models import IntegrationEvent
+    from tests.factories import ParticipantFactory, WeddingFactory
+    from wedsync.models import TimelineItem
+
+    connection, secret = bridge
+    wedding = WeddingFactory(date=dt.date(2027, 2, 27), time_zone="Europe/Lisbon")
+    ParticipantFactory(wedding=wedding, organization=connection.organization)
+    connection.config = {"wedding_id": str(wedding.pk)}
+    connection.save(update_fields=["config"])
+    bodies = [
+        bridge_body(occurred_at="2027-02-27T11:00:00Z", title="Ceremony (moved)"),
+        bridge_body(
+            occurred_at="2027-02-27T09:00:00Z", title="Ceremony", starts_at="2027-02-27T15:30Z"
+        ),
+        bridge_body(occurred_at="2027-02-27T10:00:00Z", location="Quinta da Baroneza"),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        for body in bodies:
+            assert post(client, connection, body, secret=secret).status_code == 200
+
+    item = TimelineItem.objects.get()
+    assert (item.title, item.location) == ("Ceremony (moved)", "Quinta da Baroneza")
+    assert item.starts_at.isoformat() == "2027-02-27T15:30:00+00:00"
+    newest, older, middle = InboundEvent.objects.order_by("pk")
+    assert {e.status for e in (newest, older, middle)} == {InboundEvent.Status.PROCESSED}
+    assert "2 earlier event(s) merged in" in newest.outcome
+    assert older.outcome == middle.outcome == f"merged into event {newest.pk}"
+    assert IntegrationEvent.objects.count() == 1
 
 
 class WorkerKilled(BaseException):

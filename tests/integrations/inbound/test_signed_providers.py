@@ -166,3 +166,42 @@ def test_a_provider_without_a_fixed_url_is_404_there(client, db):
         ).status_code
         == 404
     )
+
+
+@pytest.mark.django_db
+def test_a_burst_of_one_records_events_fetches_it_back_once(stripe, vendor):
+    """Three verified events about one PaymentIntent wait in the same drain batch: the intent
+    is fetched back once (its current state covers all three) and every event is processed."""
+    from integrations.webhooks.drain import drain_connection
+
+    organization, _ = vendor
+    connection = make_connection(organization, "stripe", {"secret_key": stripe.add_api_key()})
+    intent = stripe.add_payment_intent(150000, "gbp", description="Deposit")
+    for n, kind in enumerate(("created", "processing", "succeeded")):
+        body = {
+            "id": f"evt_{n}",
+            "object": "event",
+            "type": f"payment_intent.{kind}",
+            "created": int(time.time()) + n,
+            "data": {"object": intent},
+        }
+        InboundEvent.objects.create(
+            connection=connection,
+            provider="stripe",
+            dedup_key=f"id:evt_{n}",
+            event_type=body["type"],
+            body=json.dumps(body).encode(),
+            headers={"content-type": "application/json"},
+        )
+    stripe.succeed(intent["id"])  # what Stripe holds by the time the batch is processed
+    fetched_before = len([r for r in stripe.requests if intent["id"] in r.path])
+
+    assert drain_connection(connection.pk).processed == 3
+
+    fetches = [r for r in stripe.requests if intent["id"] in r.path][fetched_before:]
+    assert [r.method for r in fetches] == ["GET"]
+    events = InboundEvent.objects.order_by("pk")
+    assert {e.status for e in events} == {"processed"}
+    assert [e.outcome for e in events][:2] == [f"merged into event {events[2].pk}"] * 2
+    link = RecordLink.objects.get(connection=connection, external_id=intent["id"])
+    assert link.snapshot["status"] == "succeeded"
