@@ -38,11 +38,14 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 
 
 def attempt(
-    event_id: int, batch: processing.Batch | None = None, event: InboundEvent | None = None
+    event_id: int,
+    batch: processing.Batch | None = None,
+    event: InboundEvent | None = None,
+    items: list | None = None,
 ) -> str:
     """Process one event once; a failure is recorded and, when worth it, retried later."""
     try:
-        return processing.process(event_id, batch, event).summary
+        return processing.process(event_id, batch, event, items).summary
     except processing.PermanentFailure as error:
         processing.record_attempt_failed(event_id, str(error), final=True)
         return f"failed: {error}"
@@ -151,7 +154,7 @@ def attempt_record(group: list[processing.Parsed], batch: processing.Batch) -> i
     one as before, as does the whole group if merging fails for any reason.
     """
     if len(group) == 1:
-        attempt(group[0].event.pk, batch, group[0].event)
+        attempt(group[0].event.pk, batch, group[0].event, [group[0].item])
         return 1
     carried = group[0].item.record is not None
     alone: list[processing.Parsed] = []
@@ -164,18 +167,18 @@ def attempt_record(group: list[processing.Parsed], batch: processing.Batch) -> i
             alone = [one for one in group if since and one.when < since]
             mergeable = [one for one in group if not (since and one.when < since)]
     for one in alone:
-        attempt(one.event.pk, batch, one.event)
+        attempt(one.event.pk, batch, one.event, [one.item])
     ordered = sorted(
         mergeable,
         key=lambda one: (one.when.timestamp() if one.when else float("-inf"), one.event.pk),
     )
     if len(ordered) == 1:
-        attempt(ordered[0].event.pk, batch, ordered[0].event)
+        attempt(ordered[0].event.pk, batch, ordered[0].event, [ordered[0].item])
     elif ordered:
         try:
             processing.process_group(ordered, batch)
         except Exception:
             logger.info("merging %s events of one record failed; one by one", len(ordered))
             for one in ordered:
-                attempt(one.event.pk, batch, one.event)
+                attempt(one.event.pk, batch, one.event, [one.item])
     return len(group)

@@ -97,11 +97,15 @@ class AlreadyDone(Exception):
 
 
 def process(
-    event_id: int, batch: Batch | None = None, event: InboundEvent | None = None
+    event_id: int,
+    batch: Batch | None = None,
+    event: InboundEvent | None = None,
+    items: list[WebhookItem] | None = None,
 ) -> Outcome:
     """Process one event. Raises ProviderError (retryable or not) or PermanentFailure.
 
-    A drain passes the event it has already read (EVENT_FIELDS) with its batch.
+    A drain passes the event it has already read (EVENT_FIELDS) with its batch, and the
+    items it parsed from it, if it did.
     """
     if batch is None:
         event = InboundEvent.objects.select_related("connection").get(pk=event_id)
@@ -118,10 +122,11 @@ def process(
         if set_aside is not None:
             return set_aside
     adapter = batch.adapter()
-    try:
-        items = adapter.parse_webhook(event.event_type, payload_of(event))
-    except (ValueError, KeyError, TypeError) as error:
-        raise PermanentFailure(f"the payload cannot be read: {error}") from error
+    if items is None:
+        try:
+            items = adapter.parse_webhook(event.event_type, payload_of(event))
+        except (ValueError, KeyError, TypeError) as error:
+            raise PermanentFailure(f"the payload cannot be read: {error}") from error
     if any(item.pull for item in items):
         # The notification carries no record: an incremental pull brings the changes, in
         # transactions of its own, and this event is done once it has run.

@@ -79,10 +79,10 @@ def test_a_retryable_failure_is_scheduled_on_its_own_and_skipped_by_the_next_dra
     first, second = InboundEvent.objects.order_by("pk").values_list("pk", flat=True)
     real = drain.processing.process
 
-    def flaky(event_id, batch=None, event=None):
+    def flaky(event_id, batch=None, event=None, items=None):
         if event_id == first:
             raise RuntimeError("the database blinked")
-        return real(event_id, batch, event)
+        return real(event_id, batch, event, items)
 
     monkeypatch.setattr(drain.processing, "process", flaky)
     assert drain.drain_connection(connection.pk).processed == 2
@@ -116,8 +116,8 @@ def test_a_pause_during_a_drain_holds_the_events_of_the_next_batch(
     monkeypatch.setattr(drain, "BATCH", 2)
     real = drain.attempt
 
-    def attempt_then_pause(event_id, batch=None, event=None):
-        outcome = real(event_id, batch, event)
+    def attempt_then_pause(event_id, batch=None, event=None, items=None):
+        outcome = real(event_id, batch, event, items)
         Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.PAUSED)
         return outcome
 
