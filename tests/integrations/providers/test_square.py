@@ -139,8 +139,9 @@ def test_api_refuses_a_token_square_does_not_accept(square, vendor, client_for):
         ({"access_token": "EAAAshort"}, None, "access_token"),
         ({"access_token": "EAAA" + "a" * 60}, "not a key!", "webhook_secret"),
         ({"access_token": "EAAA" + "a" * 60}, "short", "webhook_secret"),
+        ({"access_token": "EAAA" + "a" * 60}, "EAAA" + "a" * 40, "webhook_secret"),
     ],
-    ids=["old-token", "short-token", "key-with-spaces", "short-key"],
+    ids=["old-token", "short-token", "key-with-spaces", "short-key", "token-as-key"],
 )
 def test_api_refuses_what_does_not_look_right_before_calling_square(
     square, vendor, client_for, credentials, signature_key, field
