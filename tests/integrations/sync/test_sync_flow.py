@@ -298,11 +298,9 @@ def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
     """The second change commits while the first is on the wire; its own task finds the lease
     taken and leaves, and the holder, seeing it due after its run, hands it to a new task at
     once (eager here): no wait for a retry or the sweep."""
-    from integrations.sync import push
+    from integrations.sync import dispatch, push
     from wedsync.changes import record_change
     from wedsync.live import EventType
-
-    from integrations.sync import dispatch
 
     calendar, _, _ = linked
     first, second = (
