@@ -29,6 +29,7 @@ PAYPAL_APP = {
     "client_id": "AsandboxDemoPayPalClientId2026",
     "client_secret": "EsandboxDemoPayPalSecret2026",
 }
+SQUARE_TOKEN = "EAAAsandboxDemoSquareAccessToken2026WedSyncHubLumenPhoto0000000"  # noqa: S105
 # A public demo value, shaped like a Calendly personal access token.
 CALENDLY_TOKEN = (
     "eyJraWQiOiJzYW5kYm94IiwidHlwIjoiUEFUIiwiYWxnIjoiRVMyNTYifQ."  # noqa: S105
@@ -110,6 +111,24 @@ def seed_paypal(emulator, hub_url: str) -> dict[str, Any]:
     }
 
 
+def seed_square(emulator, hub_url: str) -> dict[str, Any]:
+    emulator.add_access_token(SQUARE_TOKEN)
+    deposit = emulator.add_payment(
+        90000,
+        status="APPROVED",
+        reference_id="ANA-BEN-PHOTO-DEPOSIT",
+        note="Ana & Ben: photography deposit",
+    )
+    emulator.complete_payment(deposit["id"])
+    emulator.add_payment(
+        210000,
+        status="APPROVED",
+        reference_id="ANA-BEN-PHOTO-BALANCE",
+        note="Ana & Ben: photography balance",
+    )
+    return {"credentials": {"access_token": SQUARE_TOKEN}}
+
+
 def seed_calendly(emulator, hub_url: str) -> dict[str, Any]:
     host = emulator.add_user("James Hartwell", "james@hartwell-manor.example", "Europe/London")
     emulator.issue_token(host, CALENDLY_TOKEN)
@@ -140,6 +159,7 @@ SANDBOX: dict[str, tuple[str, Callable[[Any, str], dict[str, Any]]]] = {
     "slack": ("integrations.providers.messaging.slack.emulator:SlackEmulator", seed_slack),
     "stripe": ("integrations.providers.payments.stripe.emulator:StripeEmulator", seed_stripe),
     "paypal": ("integrations.providers.payments.paypal.emulator:PayPalEmulator", seed_paypal),
+    "square": ("integrations.providers.payments.square.emulator:SquareEmulator", seed_square),
     "calendly": (
         "integrations.providers.scheduling.calendly.emulator:CalendlyEmulator",
         seed_calendly,

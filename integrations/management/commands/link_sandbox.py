@@ -27,6 +27,7 @@ DEMO_LINKS = [
     ("everafter-planning", "slack"),
     ("everafter-planning", "stripe"),
     ("everafter-planning", "paypal"),
+    ("lumen-photo", "square"),
     ("hartwell-manor", "calendly"),
 ]
 
