@@ -172,6 +172,9 @@ class ProviderSpec:
     # what the provider issues for verifying its webhooks (Stripe's whsec_, PayPal's webhook
     # id), asked for on the link form and kept as the connection's webhook secret
     webhook_secret_field: CredentialField | None = None
+    # the credential field that also verifies webhooks (Twilio's Auth Token), when the
+    # provider signs with a credential rather than with a value issued for webhooks
+    webhook_secret_credential: str | None = None
     resources: dict[str, ResourceSpec] = field(default_factory=dict)
     setup_help: str = ""
     package: str = ""  # dotted package of the provider (spec, adapter, emulator)
@@ -453,9 +456,18 @@ def parse_spec(data: Any, *, package: str = "", expected_key: str | None = None)
     webhooks = reader.child("webhooks")
     scheme, events, route, account_path, id_path = "none", {}, "connection", None, "id"
     secret_field = None
+    secret_credential = None
     if webhooks is not None:
         webhooks.unknown_keys(
-            {"scheme", "events", "route", "account_path", "id_path", "secret_field"}
+            {
+                "scheme",
+                "events",
+                "route",
+                "account_path",
+                "id_path",
+                "secret_field",
+                "secret_credential",
+            }
         )
         if (sub := webhooks.child("secret_field")) is not None:
             secret_field = _parse_field(sub)
@@ -464,6 +476,15 @@ def parse_spec(data: Any, *, package: str = "", expected_key: str | None = None)
         route = webhooks.choice("route", ("connection", "provider"), default="connection")
         account_path = webhooks.get("account_path", str)
         id_path = webhooks.get("id_path", str, default="id")
+        secret_credential = webhooks.get("secret_credential", str)
+        if secret_credential is not None:
+            named = {f.name: f for f in auth.fields}
+            if secret_credential not in named or not named[secret_credential].secret:
+                webhooks.fail("secret_credential", "must name a secret auth field")
+            if secret_field is not None:
+                webhooks.fail(
+                    "secret_credential", "a provider has a secret_field or this, not both"
+                )
         if route == "provider" and not account_path:
             webhooks.fail("account_path", "a provider-routed webhook must say where the account is")
         for event_type, resource in events.items():
@@ -500,6 +521,7 @@ def parse_spec(data: Any, *, package: str = "", expected_key: str | None = None)
         webhook_account_path=account_path,
         webhook_id_path=id_path,
         webhook_secret_field=secret_field,
+        webhook_secret_credential=secret_credential,
         resources=resources,
         setup_help=reader.get("setup_help", str, default=""),
         package=package,

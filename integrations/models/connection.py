@@ -99,7 +99,19 @@ class Connection(models.Model):
 
     @property
     def has_webhook_secret(self) -> bool:
-        return bool(self.webhook_secret)
+        return bool(self.webhook_verification_secret)
+
+    @property
+    def webhook_verification_secret(self) -> str | None:
+        """What verifies this connection's webhooks: the credential the spec names for it
+        (Twilio's Auth Token), else the webhook secret."""
+        try:
+            field = self.spec.webhook_secret_credential
+        except LookupError:
+            field = None
+        if field:
+            return (self.credentials or {}).get(field) or None
+        return self.webhook_secret
 
     def record_success(self) -> None:
         self.last_success_at = timezone.now()

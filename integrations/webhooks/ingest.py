@@ -85,7 +85,22 @@ def storable_headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 def secret_for(connection: Connection) -> str | None:
-    return connection.webhook_secret
+    """What verifies the connection's webhooks: a credential for providers that sign with one
+    (Twilio's Auth Token), else the webhook secret kept for the connection."""
+    return connection.webhook_verification_secret
+
+
+# Twilio reads the answer to a message webhook as TwiML: an empty <Response/> sends no reply
+# (JSON would be logged as error 12300, text/plain would go back to the sender as an SMS).
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+TWIML_SCHEMES = frozenset({"twilio"})
+
+
+def acknowledgement(scheme: str, answer: Answer) -> Answer:
+    """The answer as the provider wants an acknowledgement: TwiML for Twilio."""
+    if scheme in TWIML_SCHEMES and answer.status < 300:
+        return Answer(answer.status, EMPTY_TWIML, "text/xml")
+    return answer
 
 
 def with_query_secret(scheme: str, delivery: verify.Delivery) -> verify.Delivery:
@@ -143,7 +158,7 @@ def receive(
         if refusal is not None:
             return refusal
     event_type = event_type_of(scheme, delivery, payload)
-    return store(connection, spec, delivery, event_type)
+    return acknowledgement(scheme, store(connection, spec, delivery, event_type))
 
 
 def store(
