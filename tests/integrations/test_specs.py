@@ -52,6 +52,18 @@ def test_a_plain_rest_provider_is_just_data():
     assert spec.resources["job"].fields == {"couple_names": "name"}
 
 
+def test_a_webhook_secret_credential_names_a_secret_auth_field():
+    spec = parse_spec({**GOOD, "webhooks": {"scheme": "twilio", "secret_credential": "api_key"}})
+    assert (spec.webhook_secret_credential, spec.webhook_secret_field) == ("api_key", None)
+    both = {
+        "scheme": "twilio",
+        "secret_credential": "api_key",
+        "secret_field": {"name": "webhook_secret", "title": "Signing secret"},
+    }
+    with pytest.raises(SpecError, match="a secret_field or this, not both"):
+        parse_spec({**GOOD, "webhooks": both})
+
+
 @pytest.mark.parametrize(
     "path,value,field,problem",
     [
@@ -71,6 +83,12 @@ def test_a_plain_rest_provider_is_just_data():
             "not one of",
         ),
         ("colour", "blue", "colour", "unknown field"),
+        (
+            "webhooks",
+            {"scheme": "twilio", "secret_credential": "password"},
+            "webhooks.secret_credential",
+            "must name a secret auth field",
+        ),
     ],
 )
 def test_bad_specs_name_the_provider_and_the_field(path, value, field, problem):
