@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from integrations import services
@@ -48,6 +48,7 @@ class PushRun:
     retry_at: dt.datetime | None = None
     held: str = ""
     more_due: bool = False
+    idle: bool = False  # nothing was due
 
 
 def backoff(attempt: int, retry_after: float | None = None) -> dt.timedelta:
@@ -57,10 +58,13 @@ def backoff(attempt: int, retry_after: float | None = None) -> dt.timedelta:
 
 
 def take_lease(connection_id) -> bool:
+    """Take the connection's push lease if it is free and a change is due (one statement)."""
     now = timezone.now()
+    due = due_changes(now).filter(connection_id=OuterRef("pk"))
     return bool(
         Connection.objects.filter(pk=connection_id)
         .filter(Q(push_lease_until__isnull=True) | Q(push_lease_until__lt=now))
+        .filter(Exists(due))
         .update(push_lease_until=now + LEASE)
     )
 
@@ -90,8 +94,6 @@ def push_connection(connection_id, *, runs: int | None = None) -> PushRun:
     receiving changes does not hold a worker while the other connections' pushes wait.
     """
     total = PushRun()
-    if not has_due_changes(connection_id):
-        return total  # its change went with an earlier run (a burst wakes more tasks than runs)
     done = 0
     while True:
         run = push_while_leased(connection_id)
@@ -99,17 +101,19 @@ def push_connection(connection_id, *, runs: int | None = None) -> PushRun:
         total.sent += run.sent
         total.failed += run.failed
         total.retry_at, total.held = run.retry_at, run.held
-        if run.held or run.retry_at is not None or not has_due_changes(connection_id):
+        if run.idle or run.held or run.retry_at is not None:
+            return total
+        if not has_due_changes(connection_id):
             return total
         if runs is not None and done >= runs:
             total.more_due = True
             return total
 
 
-def due_changes():
+def due_changes(now: dt.datetime | None = None):
     """Pending changes whose retry time, if any, has come."""
     return OutboundChange.objects.filter(status=OutboundChange.Status.PENDING).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now())
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now or timezone.now())
     )
 
 
@@ -118,14 +122,19 @@ def has_due_changes(connection_id) -> bool:
 
 
 def push_while_leased(connection_id) -> PushRun:
+    """One run under the lease. The lease is taken only when a change is due, so a task whose
+    change went with an earlier run costs one statement (the run is `idle`)."""
+    if not take_lease(connection_id):
+        if has_due_changes(connection_id):
+            return PushRun(held=LEASE_HELD)
+        return PushRun(idle=True)  # its change went with an earlier run
     connection = Connection.objects.get(pk=connection_id)
     if connection.status in HELD_STATUSES:
+        release_lease(connection_id)
         return PushRun(held=f"connection {connection.status}")
-    now = timezone.now()
-    if connection.circuit_open_until and connection.circuit_open_until > now:
+    if connection.circuit_open_until and connection.circuit_open_until > timezone.now():
+        release_lease(connection_id)
         return PushRun(retry_at=connection.circuit_open_until, held="circuit open")
-    if not take_lease(connection.pk):
-        return PushRun(held=LEASE_HELD)
     run = PushRun()
     try:
         adapter = services.adapter_for(connection)
