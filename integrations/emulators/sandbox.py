@@ -129,6 +129,15 @@ def seed_square(emulator, hub_url: str) -> dict[str, Any]:
     return {"credentials": {"access_token": SQUARE_TOKEN}}
 
 
+def seed_twilio(emulator, hub_url: str) -> dict[str, Any]:
+    for text in ("Running 20 minutes late, sorry!", "We're here, see you at the gate"):
+        emulator.add_message(text, from_="+447700900789", to=emulator.phone_number)
+    return {
+        "credentials": {"username": emulator.account_sid, "password": emulator.auth_token},
+        "config": {"from_number": emulator.phone_number},
+    }
+
+
 def seed_calendly(emulator, hub_url: str) -> dict[str, Any]:
     host = emulator.add_user("James Hartwell", "james@hartwell-manor.example", "Europe/London")
     emulator.issue_token(host, CALENDLY_TOKEN)
@@ -160,6 +169,7 @@ SANDBOX: dict[str, tuple[str, Callable[[Any, str], dict[str, Any]]]] = {
     "stripe": ("integrations.providers.payments.stripe.emulator:StripeEmulator", seed_stripe),
     "paypal": ("integrations.providers.payments.paypal.emulator:PayPalEmulator", seed_paypal),
     "square": ("integrations.providers.payments.square.emulator:SquareEmulator", seed_square),
+    "twilio": ("integrations.providers.messaging.twilio.emulator:TwilioEmulator", seed_twilio),
     "calendly": (
         "integrations.providers.scheduling.calendly.emulator:CalendlyEmulator",
         seed_calendly,

@@ -28,6 +28,7 @@ DEMO_LINKS = [
     ("everafter-planning", "stripe"),
     ("everafter-planning", "paypal"),
     ("lumen-photo", "square"),
+    ("lumen-photo", "twilio"),
     ("hartwell-manor", "calendly"),
 ]
 
@@ -69,6 +70,10 @@ class Command(BaseCommand):
                 organization=organization, provider=provider, config={"sandbox": True}
             )
             connection.credentials = credentials
+            connection.config = {
+                **connection.config,
+                **state["providers"][provider].get("config", {}),
+            }
             connection.status = Connection.Status.ACTIVE
             connection.external_account_id = account.account_id or ""
             connection.external_account_name = account.account_name or ""
