@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from celery import shared_task
 from django.conf import settings
@@ -13,6 +14,8 @@ from integrations import wakeups
 from integrations.models import InboundEvent
 from integrations.webhooks import drain as inbound
 from wedsync import queues
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -71,23 +74,41 @@ def sweep_inbound_events() -> int:
 
 @shared_task(acks_late=True)
 def push_connection(connection_id: str, queue: str | None = None) -> str:
-    """One leased run of a connection's outbox; a retry is scheduled for what could not go yet,
-    and what is still due after the run goes to a new task at the back of the queue."""
+    """One leased run of a connection's outbox (a retry, the sweep, the admin's retry)."""
+    return push_connections([connection_id], queue)
+
+
+@shared_task(acks_late=True)
+def push_connections(connection_ids: list[str], queue: str | None = None) -> str:
+    """One leased run for each connection in turn: a change fans out to every system in one
+    task. A retry is scheduled for what could not go yet, and connections with changes still
+    due after their run go to a new task at the back of the queue."""
     from integrations import wakeups
     from integrations.sync import push
-    from integrations.sync.dispatch import PUSH_WAKEUP, queue_push, wake_pusher
+    from integrations.sync.dispatch import PUSH_WAKEUP, queue_push, wake_pushers
 
     # Before anything is listed: a change committed from here on queues a task of its own.
-    wakeups.clear(PUSH_WAKEUP, connection_id)
-    run = push.push_connection(connection_id, runs=1)
-    # A held lease needs nothing from us: its holder looks again before it is done.
-    if run.retry_at is not None and run.held != push.LEASE_HELD:
-        delay = max(0.0, (run.retry_at - timezone.now()).total_seconds())
-        queue_push(connection_id, countdown=delay)
-    elif run.more_due:
-        wake_pusher(connection_id, queue=queue)
-    more = ", more to come" if run.more_due else ""
-    return f"sent {run.sent}, failed {run.failed}{', ' + run.held if run.held else ''}{more}"
+    wakeups.clear_all(PUSH_WAKEUP, connection_ids)
+    summaries, more = [], []
+    for connection_id in connection_ids:
+        try:
+            run = push.push_connection(connection_id, runs=1)
+        except Exception:  # one connection's bug must not keep the others' changes back
+            logger.exception("push of connection %s failed; the sweep retries it", connection_id)
+            summaries.append("error")
+            continue
+        # A held lease needs nothing from us: its holder looks again before it is done.
+        if run.retry_at is not None and run.held != push.LEASE_HELD:
+            delay = max(0.0, (run.retry_at - timezone.now()).total_seconds())
+            queue_push(connection_id, countdown=delay)
+        elif run.more_due:
+            more.append(connection_id)
+        held = f", {run.held}" if run.held else ""
+        summaries.append(f"sent {run.sent}, failed {run.failed}{held}")
+    if more:
+        wake_pushers(more, queue=queue)
+    summary = "; ".join(summaries)
+    return summary + (", more to come" if more else "")
 
 
 @shared_task

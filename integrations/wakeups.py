@@ -63,10 +63,11 @@ def kick(name: str, key: object, send: Callable[[], None], *, force: bool = Fals
     return bool(fresh)
 
 
-def kick_each(name: str, keys: list, send: Callable[[object], None]) -> list:
-    """`kick` for many keys in one Redis round trip; returns the keys whose task was sent.
+def kick_all(name: str, keys: list, send: Callable[[list], None]) -> list:
+    """`kick` for many keys in one Redis round trip and one send: `send(fresh)` gets the keys
+    that had no wake-up waiting (nothing is sent when there are none); returns them.
 
-    A send that fails clears its flag again, so the next wake-up of that key tries anew.
+    A send that fails clears their flags again, so the next wake-up tries anew.
     """
     try:
         pipe = client().pipeline(transaction=False)
@@ -76,15 +77,13 @@ def kick_each(name: str, keys: list, send: Callable[[object], None]) -> list:
     except redis.RedisError as error:
         logger.warning("wake-up flags unavailable, sending anyway: %s", error)
         fresh = list(keys)
-    sent = []
-    for key in fresh:
+    if fresh:
         try:
-            send(key)
+            send(fresh)
         except Exception:
-            clear(name, key)
+            clear_all(name, fresh)
             raise
-        sent.append(key)
-    return sent
+    return fresh
 
 
 class RedisLock:
@@ -116,10 +115,14 @@ def pending(name: str, key: object) -> bool:
 
 
 def clear(name: str, key: object) -> None:
+    clear_all(name, [key])
+
+
+def clear_all(name: str, keys: list) -> None:
     try:
-        client().delete(flag_key(name, key))
+        client().delete(*(flag_key(name, key) for key in keys))
     except redis.RedisError as error:
-        logger.warning("wake-up flag not cleared: %s", error)
+        logger.warning("wake-up flags not cleared: %s", error)
 
 
 def run_exclusively(

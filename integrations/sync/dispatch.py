@@ -57,22 +57,30 @@ def queue_push(
     )
 
 
-def wake_pusher(connection_id, *, queue: str | None = None) -> None:
-    """Queue a push of the connection unless one is already waiting to start."""
-    wakeups.kick_each(PUSH_WAKEUP, [connection_id], lambda key: queue_push(key, queue=queue))
+def queue_fan_out(connection_ids: list, queue: str) -> None:
+    """One task pushing each of these connections in turn (see tasks.push_connections)."""
+    from integrations.tasks import push_connections
+
+    push_connections.apply_async(
+        args=[[str(connection_id) for connection_id in connection_ids]],
+        kwargs={"queue": queue},
+        queue=queue,
+        priority=PUSH_PRIORITY,
+    )
+
+
+def wake_pushers(connection_ids, *, queue: str | None = None) -> None:
+    """Queue one push task for those of the connections without one waiting to start."""
+    if queue is None:
+        queue = push_queue(wedding_of_pending(connection_ids[0]))
+    wakeups.kick_all(PUSH_WAKEUP, list(connection_ids), lambda fresh: queue_fan_out(fresh, queue))
 
 
 def queue_pushes(connection_ids, wedding_id, *, queue: str | None = None) -> None:
-    """Wake the pushers of a change's connections: one queue lookup for all of them, and no
-    task for a connection whose push is already queued (`wakeups.kick_each`; the task clears
-    the flag before it lists due changes, so the queued one will push this change too)."""
-    if queue is None:
-        queue = push_queue(wedding_id)
-
-    def send(connection_id) -> None:
-        queue_push(connection_id, queue=queue)
-
+    """Wake the pushers of a change's connections: one task for all of them, on the wedding's
+    queue, and none for a connection whose push is already queued (`wakeups.kick_all`; a task
+    clears its flags before it lists due changes, so the queued one will push this change)."""
     try:
-        wakeups.kick_each(PUSH_WAKEUP, list(connection_ids), send)
+        wake_pushers(list(connection_ids), queue=queue or push_queue(wedding_id))
     except Exception:  # the broker is down: the change is stored, the sweep will push it
         logger.warning("could not queue the pushes of a change", exc_info=True)

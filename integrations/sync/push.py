@@ -243,18 +243,19 @@ def needs_recovery(connection: Connection) -> bool:
     )
 
 
-@transaction.atomic
 def mark_sent(
     connection: Connection,
     change: OutboundChange,
     result: PushResult | None,
     link: RecordLink | None = None,
 ) -> None:
-    """Record a push the provider accepted: the link to its record, the change as sent.
+    """Record a push the provider accepted: the link to its record, then the change as sent.
 
-    Four statements in the usual case (the link updated in place, the change, and the
-    transaction around them); the connection row is written only when a success has
-    something to clear, and its last success once per run (release_lease).
+    Two statements in the usual case, each its own transaction: a crash between them leaves
+    the change pending with its link already current, and pushing it again is the same write
+    with the current etag. A new link is made under a row lock; the connection row is written
+    only when a success has something to clear, and its last success once per run
+    (release_lease).
     """
     now = timezone.now()
     if result is not None:
@@ -269,12 +270,13 @@ def mark_sent(
         if result.version:
             values["version"] = result.version
         if link is None or link.external_id != result.external_id:
-            link, _ = RecordLink.objects.select_for_update().get_or_create(
-                connection=connection,
-                resource=resource_for(connection, change.kind),
-                external_id=result.external_id,
-                defaults={"kind": change.kind},
-            )
+            with transaction.atomic():
+                link, _ = RecordLink.objects.select_for_update().get_or_create(
+                    connection=connection,
+                    resource=resource_for(connection, change.kind),
+                    external_id=result.external_id,
+                    defaults={"kind": change.kind},
+                )
         RecordLink.objects.filter(pk=link.pk).update(**values, updated_at=now)
         change.external_id = result.external_id
     change.status = OutboundChange.Status.SENT

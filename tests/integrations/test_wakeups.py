@@ -71,22 +71,23 @@ def test_without_redis_the_task_is_sent_and_the_work_done(key, settings):
     assert wakeups.run_exclusively("t", key, lambda: "ran") == ["ran"]
 
 
-def test_kick_each_sends_only_for_keys_without_a_waiting_wake_up():
-    waiting, fresh = uuid.uuid4().hex, uuid.uuid4().hex
+def test_kick_all_sends_once_for_the_keys_without_a_waiting_wake_up():
+    waiting, fresh, other = (uuid.uuid4().hex for _ in range(3))
     wakeups.kick("t", waiting, lambda: None)
     sent = []
 
-    assert wakeups.kick_each("t", [waiting, fresh], sent.append) == [fresh]
-    assert sent == [fresh]
-    assert wakeups.kick_each("t", [waiting, fresh], sent.append) == []
-    assert wakeups.pending("t", waiting) and wakeups.pending("t", fresh)
+    assert wakeups.kick_all("t", [waiting, fresh, other], sent.append) == [fresh, other]
+    assert sent == [[fresh, other]]  # one send for both
+    assert wakeups.kick_all("t", [waiting, fresh, other], sent.append) == []
+    assert sent == [[fresh, other]]  # nothing to send, no empty send
+    assert all(wakeups.pending("t", key) for key in (waiting, fresh, other))
 
 
-def test_kick_each_clears_the_flag_of_a_send_that_failed(key):
-    def broker_down(_key):
+def test_kick_all_clears_the_flags_of_a_send_that_failed(key):
+    def broker_down(_keys):
         raise ConnectionError("broker down")
 
     with pytest.raises(ConnectionError):
-        wakeups.kick_each("t", [key], broker_down)
+        wakeups.kick_all("t", [key], broker_down)
     assert not wakeups.pending("t", key)  # the next change's wake-up is sent, not swallowed
-    assert wakeups.kick_each("t", [key], lambda _key: None) == [key]
+    assert wakeups.kick_all("t", [key], lambda _keys: None) == [key]

@@ -12,7 +12,7 @@ import zoneinfo
 import pytest
 
 from integrations.models import IntegrationEvent, OutboundChange
-from integrations.tasks import push_connection
+from integrations.tasks import push_connection, push_connections
 from tests.factories import TimelineItemFactory
 from wedsync.models import TimelineItem
 
@@ -203,16 +203,16 @@ def test_a_change_waiting_for_its_retry_is_not_jumped_by_a_later_one(
 def test_changes_while_a_push_is_queued_ride_on_that_task(
     team, google, linked, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """A burst of edits queues one push task per connection, not one per edit: the broker
-    holds the first task, later edits find its wake-up flag set, and the task, when it runs,
-    pushes the record's latest state once."""
+    """A burst of edits queues one push task for the change's connections, not one per edit:
+    the broker holds the first task, later edits find its wake-up flags set, and the task,
+    when it runs, pushes the record's latest state once."""
     from integrations.sync import dispatch
     from wedsync.changes import record_change
     from wedsync.live import EventType
 
     calendar, _, _ = linked
     held = []
-    monkeypatch.setattr(dispatch, "queue_push", lambda connection_id, **kw: held.append(kw))
+    monkeypatch.setattr(dispatch, "queue_fan_out", lambda ids, queue: held.append((ids, queue)))
     item = TimelineItemFactory(wedding=team.wedding, title="Ceremony", ends_at=None)
     for n, event in enumerate(
         (EventType.TIMELINE_ITEM_CREATED,) + (EventType.TIMELINE_ITEM_UPDATED,) * 4
@@ -220,9 +220,9 @@ def test_changes_while_a_push_is_queued_ride_on_that_task(
         with django_capture_on_commit_callbacks(execute=True):
             TimelineItem.objects.filter(pk=item.pk).update(title=f"Ceremony #{n}")
             record_change(team.wedding.pk, event, {"id": str(item.pk)})
-    assert len(held) == 1 and held[0]["queue"]  # one task, on the wedding's queue
+    assert held == [([calendar.pk], "sync")]  # one task, on the wedding's queue
 
-    push_connection.apply(args=[str(calendar.pk)])
+    push_connections.apply(args=[[str(calendar.pk)]])
     statuses = list(OutboundChange.objects.order_by("id").values_list("status", flat=True))
     assert statuses == ["superseded"] * 4 + ["sent"]
     writes = [r for r in google.requests if r.method in ("POST", "PUT", "PATCH")]
@@ -232,6 +232,32 @@ def test_changes_while_a_push_is_queued_ride_on_that_task(
     with django_capture_on_commit_callbacks(execute=True):
         record_change(team.wedding.pk, EventType.TIMELINE_ITEM_UPDATED, {"id": str(item.pk)})
     assert len(held) == 2
+
+
+def test_one_connections_failure_does_not_hold_back_the_others_in_a_fan_out(
+    team, google, linked, monkeypatch, django_capture_on_commit_callbacks
+):
+    from integrations.sync import push
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    calendar, _, _ = linked
+    item = TimelineItemFactory(wedding=team.wedding, title="Ceremony", ends_at=None)
+    with django_capture_on_commit_callbacks(execute=False):
+        record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
+    broken = "00000000-0000-0000-0000-000000000001"
+    real = push.push_connection
+
+    def push_connection_with_a_bug(connection_id, **kw):
+        if str(connection_id) == broken:
+            raise RuntimeError("a bug in one adapter")
+        return real(connection_id, **kw)
+
+    monkeypatch.setattr(push, "push_connection", push_connection_with_a_bug)
+    result = push_connections.apply(args=[[broken, str(calendar.pk)]]).get()
+
+    assert result == "error; sent 1, failed 0"
+    assert google_event(google, item.pk)["summary"] == "Ceremony"
 
 
 def test_a_change_that_came_from_google_is_not_pushed_back_to_it(team, linked):
@@ -323,13 +349,13 @@ def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
 
     monkeypatch.setattr(push, "push_one", push_one_while_another_change_arrives)
     handed_over = []
-    real_wake_pusher = dispatch.wake_pusher
+    real_wake_pushers = dispatch.wake_pushers
 
-    def wake_pusher(connection_id, **kw):
-        handed_over.append(str(connection_id))
-        real_wake_pusher(connection_id, **kw)
+    def wake_pushers(connection_ids, **kw):
+        handed_over.extend(str(connection_id) for connection_id in connection_ids)
+        real_wake_pushers(connection_ids, **kw)
 
-    monkeypatch.setattr(dispatch, "wake_pusher", wake_pusher)
+    monkeypatch.setattr(dispatch, "wake_pushers", wake_pushers)
     result = push_connection.apply(args=[str(calendar.pk)]).get()
     assert result == "sent 1, failed 0, more to come"
     assert meanwhile == ["sent 0, failed 0, another pusher holds the lease"]
