@@ -91,3 +91,21 @@ def test_kick_all_clears_the_flags_of_a_send_that_failed(key):
         wakeups.kick_all("t", [key], broker_down)
     assert not wakeups.pending("t", key)  # the next change's wake-up is sent, not swallowed
     assert wakeups.kick_all("t", [key], lambda _keys: None) == [key]
+
+
+def test_a_changes_connections_are_shared_out_over_at_most_three_push_tasks(monkeypatch):
+    from integrations.sync import dispatch
+    from integrations.tasks import push_connections
+
+    sent = []
+    monkeypatch.setattr(
+        push_connections, "apply_async", lambda args, kwargs, queue, priority: sent.append(args[0])
+    )
+    ids = [uuid.uuid4() for _ in range(7)]
+    dispatch.queue_fan_out(ids, "sync")
+    assert [len(share) for share in sent] == [3, 2, 2]
+    assert sorted(i for share in sent for i in share) == sorted(str(i) for i in ids)
+
+    sent.clear()
+    dispatch.queue_fan_out(ids[:2], "sync")
+    assert sent == [[str(ids[0])], [str(ids[1])]]  # two systems: pushed side by side
