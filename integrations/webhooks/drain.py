@@ -125,6 +125,11 @@ def drain_connection(connection_id, budget: float = BUDGET_SECONDS) -> DrainRun:
     return run
 
 
+def utc(value: dt.datetime) -> dt.datetime:
+    """A provider time comparable with any other: one without a zone is taken as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 def units_of_work(
     events: list[InboundEvent], batch: processing.Batch
 ) -> list[InboundEvent | list[processing.Parsed]]:
@@ -156,21 +161,22 @@ def attempt_record(group: list[processing.Parsed], batch: processing.Batch) -> i
     if len(group) == 1:
         attempt(group[0].event.pk, batch, group[0].event, [group[0].item])
         return 1
-    carried = group[0].item.record is not None
+    carried = [one.item.record is not None for one in group]
     alone: list[processing.Parsed] = []
     mergeable = group
-    if carried:
-        if any(one.when is None for one in group):
+    if any(carried):
+        if not all(carried) or any(one.when is None for one in group):
             alone, mergeable = group, []
         else:
             since = processing.applied_since(batch.connection, group[0].key)
-            alone = [one for one in group if since and one.when < since]
-            mergeable = [one for one in group if not (since and one.when < since)]
+            older = [bool(since) and utc(one.when) < utc(since) for one in group]
+            alone = [one for one, old in zip(group, older, strict=True) if old]
+            mergeable = [one for one, old in zip(group, older, strict=True) if not old]
     for one in alone:
         attempt(one.event.pk, batch, one.event, [one.item])
     ordered = sorted(
         mergeable,
-        key=lambda one: (one.when.timestamp() if one.when else float("-inf"), one.event.pk),
+        key=lambda one: (utc(one.when).timestamp() if one.when else float("-inf"), one.event.pk),
     )
     if len(ordered) == 1:
         attempt(ordered[0].event.pk, batch, ordered[0].event, [ordered[0].item])

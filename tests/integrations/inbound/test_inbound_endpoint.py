@@ -288,3 +288,39 @@ def test_the_endpoints_are_documented_and_other_methods_are_405(client, bridge):
     response = client.put(inbound_url(connection), b"{}", content_type="application/json")
     assert response.status_code == 405
     assert response["Allow"] == "GET, POST"
+
+
+def test_an_event_older_than_the_stored_state_is_not_merged_into_a_newer_one(
+    client, bridge, eager_celery, django_capture_on_commit_callbacks
+):
+    """The record was applied as of 10:00; a batch then holds a 09:00 delivery (location only)
+    and an 11:00 one (title only). Folded together, the 09:00 location would overwrite the
+    10:00 one; it is stale on its own, and only the 11:00 title lands."""
+    from tests.factories import ParticipantFactory, WeddingFactory
+    from wedsync.models import TimelineItem
+
+    connection, secret = bridge
+    wedding = WeddingFactory(date=dt.date(2027, 2, 27), time_zone="Europe/Lisbon")
+    ParticipantFactory(wedding=wedding, organization=connection.organization)
+    connection.config = {"wedding_id": str(wedding.pk)}
+    connection.save(update_fields=["config"])
+    first = bridge_body(
+        occurred_at="2027-02-27T10:00:00Z",
+        title="Ceremony",
+        starts_at="2027-02-27T15:30Z",
+        location="Quinta da Baroneza",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, connection, first, secret=secret).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        for body in (
+            bridge_body(occurred_at="2027-02-27T09:00:00Z", location="Old chapel"),
+            bridge_body(occurred_at="2027-02-27T11:00:00Z", title="Ceremony (moved)"),
+        ):
+            assert post(client, connection, body, secret=secret).status_code == 200
+
+    item = TimelineItem.objects.get()
+    assert (item.title, item.location) == ("Ceremony (moved)", "Quinta da Baroneza")
+    _, older, newer = InboundEvent.objects.order_by("pk")
+    assert "stale" in older.outcome
+    assert newer.status == InboundEvent.Status.PROCESSED and "merged" not in newer.outcome
