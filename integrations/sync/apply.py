@@ -32,6 +32,8 @@ def timeline_values(record: ExternalRecord) -> dict[str, Any]:
             value = value if isinstance(value, dt.datetime) else parse_timestamp(value)
         elif value is None:
             value = ""
+        elif limit := TimelineItem._meta.get_field(name).max_length:
+            value = str(value)[:limit]  # a provider's long address or meeting link still fits
         values[name] = value
     return values
 

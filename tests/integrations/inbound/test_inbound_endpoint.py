@@ -324,3 +324,23 @@ def test_an_event_older_than_the_stored_state_is_not_merged_into_a_newer_one(
     _, older, newer = InboundEvent.objects.order_by("pk")
     assert "stale" in older.outcome
     assert newer.status == InboundEvent.Status.PROCESSED and "merged" not in newer.outcome
+
+
+def test_a_location_longer_than_ours_is_cut_to_fit_rather_than_failing_the_event(
+    client, bridge, eager_celery, django_capture_on_commit_callbacks
+):
+    from tests.factories import ParticipantFactory, WeddingFactory
+    from wedsync.models import TimelineItem
+
+    connection, secret = bridge
+    wedding = WeddingFactory(date=dt.date(2027, 2, 27), time_zone="Europe/Lisbon")
+    ParticipantFactory(wedding=wedding, organization=connection.organization)
+    connection.config = {"wedding_id": str(wedding.pk)}
+    connection.save(update_fields=["config"])
+    meeting_link = "https://meet.example/j/" + "x" * 400
+    body = bridge_body(title="Final meeting", starts_at="2027-02-20T10:00Z", location=meeting_link)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, connection, body, secret=secret).status_code == 200
+
+    assert InboundEvent.objects.get().status == InboundEvent.Status.PROCESSED
+    assert TimelineItem.objects.get().location == meeting_link[:200]
