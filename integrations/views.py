@@ -19,6 +19,7 @@ from .errors import ProviderError, vendor_message
 from .forms import LinkForm
 from .models import Connection
 from .registry import all_providers, get_provider
+from .webhooks.addresses import takes_webhooks, webhook_address
 
 OAUTH_SESSION_KEY = "integrations_oauth"
 
@@ -75,9 +76,7 @@ def link(request: HttpRequest, provider: str) -> HttpResponse:
                 {
                     "connection": connection,
                     "secret": secret,
-                    "inbound_url": request.build_absolute_uri(
-                        f"/api/integrations/inbound/{connection.webhook_token}/"
-                    ),
+                    "inbound_url": webhook_address(connection, request),
                 },
             )
         try:
@@ -174,8 +173,11 @@ def connection_detail(request: HttpRequest, pk) -> HttpResponse:
         ("resume" if paused else "pause", "Resume" if paused else "Pause"),
         ("disconnect", "Disconnect"),
     ]
+    webhook_url = webhook_address(connection, request) if takes_webhooks(connection) else None
     return render(
-        request, "integrations/connection.html", {"connection": connection, "actions": actions}
+        request,
+        "integrations/connection.html",
+        {"connection": connection, "actions": actions, "webhook_url": webhook_url},
     )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from integrations.models import Connection
+from integrations.webhooks.addresses import takes_webhooks, webhook_address
 from wedsync import access
 from wedsync.models import Organization
 
@@ -36,6 +37,9 @@ class ConnectionSerializer(serializers.ModelSerializer):
     capabilities = serializers.SerializerMethodField()
     has_credentials = serializers.BooleanField(read_only=True)
     has_webhook_secret = serializers.BooleanField(read_only=True)
+    webhook_url = serializers.SerializerMethodField(
+        help_text="Where the provider sends this connection's webhooks (null: it sends none)."
+    )
 
     class Meta:
         model = Connection
@@ -51,6 +55,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "config",
             "has_credentials",
             "has_webhook_secret",
+            "webhook_url",
             "last_success_at",
             "last_error_at",
             "last_error",
@@ -59,6 +64,11 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_webhook_url(self, connection: Connection) -> str | None:
+        if not takes_webhooks(connection):
+            return None
+        return webhook_address(connection, self.context.get("request"))
 
     def get_capabilities(self, connection: Connection) -> list[str]:
         try:

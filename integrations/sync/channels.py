@@ -14,12 +14,13 @@ from django.utils import timezone
 
 from integrations import services
 from integrations.models import Connection
+from integrations.webhooks.addresses import webhook_address
 
 RENEW_BEFORE = dt.timedelta(days=1)
 
 
 def inbound_url(connection: Connection) -> str:
-    return f"{settings.PUBLIC_URL.rstrip('/')}/api/integrations/inbound/{connection.webhook_token}/"
+    return webhook_address(connection)
 
 
 def ensure_channel(connection: Connection, *, now: dt.datetime | None = None) -> str:
