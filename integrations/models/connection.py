@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from integrations.crypto import EncryptedJSONField, EncryptedTextField
 from wedsync.models import Organization
@@ -112,6 +113,21 @@ class Connection(models.Model):
         if field:
             return (self.credentials or {}).get(field) or None
         return self.webhook_secret
+
+    @property
+    def webhook_verify_token(self) -> str | None:
+        """The verify token of a subscription handshake the hub answers for this connection
+        (WhatsApp's hub.verify_token), for the vendor to type into the provider's dashboard.
+        Chosen by the hub, never a secret of the vendor's: an HMAC of the connection id with
+        the hub's SECRET_KEY, so nothing is stored (rotating SECRET_KEY changes it; Meta only
+        checks it when the callback URL is saved)."""
+        try:
+            scheme = self.spec.webhook_scheme
+        except LookupError:
+            return None
+        if scheme != "whatsapp":
+            return None
+        return salted_hmac("integrations.webhook_verify_token", str(self.pk)).hexdigest()[:40]
 
     def record_success(self) -> None:
         self.last_success_at = timezone.now()

@@ -84,6 +84,14 @@ def storable_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in UNSTORED_HEADERS}
 
 
+def handshake_token(connection: Connection, scheme: str, secret: str) -> str:
+    """What a subscription handshake is checked against: for WhatsApp the verify token the hub
+    chose for the connection (never the App Secret that signs deliveries); else the secret."""
+    if scheme == "whatsapp":
+        return connection.webhook_verify_token or ""
+    return secret
+
+
 def secret_for(connection: Connection) -> str | None:
     """What verifies the connection's webhooks: a credential for providers that sign with one
     (Twilio's Auth Token), else the webhook secret kept for the connection."""
@@ -134,7 +142,9 @@ def receive(
         )
         return refuse(401, "this connection has no webhook secret; relink it")
     if method == "GET" or "validationToken" in delivery.query:
-        handshake = verify.handshake_response(scheme, delivery, secret)
+        handshake = verify.handshake_response(
+            scheme, delivery, handshake_token(connection, scheme, secret)
+        )
         if handshake is None:
             return refuse(405, "this endpoint takes POST")
         status, text, kind = handshake
@@ -149,7 +159,9 @@ def receive(
         payload = parse_payload(scheme, delivery, content_type)
     except ValueError as error:
         return refuse(400, str(error))
-    handshake = verify.handshake_response(scheme, delivery, secret)
+    handshake = verify.handshake_response(
+        scheme, delivery, handshake_token(connection, scheme, secret)
+    )
     if handshake is not None:
         status, text, kind = handshake
         return Answer(status, text, kind)
