@@ -138,6 +138,30 @@ def seed_twilio(emulator, hub_url: str) -> dict[str, Any]:
     }
 
 
+ACUITY_USER_ID = "20260001"
+ACUITY_API_KEY = "acuitysandboxdemokey2026000000ab"
+
+
+def seed_acuity(emulator, hub_url: str) -> dict[str, Any]:
+    emulator.user_id, emulator.api_key = ACUITY_USER_ID, ACUITY_API_KEY
+    for start, kind in [
+        ("2027-03-13T11:00:00+00:00", "Venue walk-through"),
+        ("2027-05-22T14:00:00+01:00", "Menu tasting"),
+    ]:
+        emulator.book(start, type=kind, location="Hartwell Manor", email="ana@example.com")
+    return {"credentials": {"username": ACUITY_USER_ID, "password": ACUITY_API_KEY}}
+
+
+def seed_whatsapp(emulator, hub_url: str) -> dict[str, Any]:
+    # Nothing to seed: WhatsApp has no API that lists messages; they arrive by webhook.
+    return {
+        "credentials": {
+            "access_token": emulator.access_token,
+            "phone_number_id": emulator.phone_number_id,
+        },
+    }
+
+
 def seed_calendly(emulator, hub_url: str) -> dict[str, Any]:
     host = emulator.add_user("James Hartwell", "james@hartwell-manor.example", "Europe/London")
     emulator.issue_token(host, CALENDLY_TOKEN)
@@ -170,6 +194,11 @@ SANDBOX: dict[str, tuple[str, Callable[[Any, str], dict[str, Any]]]] = {
     "paypal": ("integrations.providers.payments.paypal.emulator:PayPalEmulator", seed_paypal),
     "square": ("integrations.providers.payments.square.emulator:SquareEmulator", seed_square),
     "twilio": ("integrations.providers.messaging.twilio.emulator:TwilioEmulator", seed_twilio),
+    "whatsapp": (
+        "integrations.providers.messaging.whatsapp.emulator:WhatsAppEmulator",
+        seed_whatsapp,
+    ),
+    "acuity": ("integrations.providers.scheduling.acuity.emulator:AcuityEmulator", seed_acuity),
     "calendly": (
         "integrations.providers.scheduling.calendly.emulator:CalendlyEmulator",
         seed_calendly,

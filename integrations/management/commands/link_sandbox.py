@@ -29,7 +29,9 @@ DEMO_LINKS = [
     ("everafter-planning", "paypal"),
     ("lumen-photo", "square"),
     ("lumen-photo", "twilio"),
+    ("lumen-photo", "whatsapp"),
     ("hartwell-manor", "calendly"),
+    ("hartwell-manor", "acuity"),
 ]
 
 
