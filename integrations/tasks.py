@@ -172,6 +172,9 @@ def dispatch_due_pulls(limit: int = 1000) -> int:
     return count
 
 
+PUSH_CHANNEL_PROVIDERS = ("google_calendar", "microsoft_graph")
+
+
 @shared_task
 def renew_push_channels() -> dict[str, int]:
     """Open or renew every expiring push channel (beat, hourly)."""
@@ -181,7 +184,7 @@ def renew_push_channels() -> dict[str, int]:
 
     outcomes: dict[str, int] = {}
     for connection in Connection.objects.filter(
-        status=Connection.Status.ACTIVE, provider="google_calendar"
+        status=Connection.Status.ACTIVE, provider__in=PUSH_CHANNEL_PROVIDERS
     ):
         try:
             outcome = ensure_channel(connection)

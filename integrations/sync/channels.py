@@ -1,7 +1,10 @@
-"""Push channels that expire (Google Calendar watch channels) are renewed before they lapse.
+"""Push channels that expire (Google Calendar watch channels, Microsoft Graph subscriptions) are
+renewed before they lapse.
 
-The new channel opens before the old one is stopped, so no change goes unannounced in between;
-the connection's webhook secret is the channel token Google echoes back.
+A provider that can extend a channel (Graph: PATCH the subscription) does so; otherwise, or when
+the channel has lapsed already, a new channel opens before the old one is stopped, so no change
+goes unannounced in between. The connection's webhook secret is the channel token Google echoes
+back, or Graph's clientState.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from integrations import services
+from integrations.errors import ProviderError
 from integrations.models import Connection
 from integrations.webhooks.addresses import webhook_address
 
@@ -37,12 +41,23 @@ def ensure_channel(connection: Connection, *, now: dt.datetime | None = None) ->
     if not connection.webhook_secret:
         connection.webhook_secret = secrets.token_urlsafe(32)
         connection.save(update_fields=["webhook_secret", "updated_at"])
+    if current and hasattr(adapter, "renew_watch"):
+        try:
+            save_channel(connection, adapter.renew_watch(current))
+            return "renewed"
+        except ProviderError as error:
+            if error.kind not in ("not_found", "gone"):
+                raise  # lapsed or removed at the provider: a new one opens below
     channel = adapter.watch(inbound_url(connection), connection.webhook_secret)
-    Connection.objects.filter(pk=connection.pk).update(
-        config={**Connection.objects.get(pk=connection.pk).config, "push_channel": channel}
-    )
-    connection.refresh_from_db(fields=["config"])
+    save_channel(connection, channel)
     if current:
         adapter.stop_watch(current)
         return "renewed"
     return "opened"
+
+
+def save_channel(connection: Connection, channel: dict) -> None:
+    Connection.objects.filter(pk=connection.pk).update(
+        config={**Connection.objects.get(pk=connection.pk).config, "push_channel": channel}
+    )
+    connection.refresh_from_db(fields=["config"])
