@@ -36,6 +36,10 @@ CALENDLY_TOKEN = (
     "eyJpc3MiOiJodHRwczovL2F1dGguY2FsZW5kbHkuY29tIiwidXNlcl91dWlkIjoic2FuZGJveC1kZW1vIn0."
     "sandboxDemoSignature2026"
 )
+GRAPH_CLIENT = {
+    "client_id": "wedsync-sandbox-graph-app",
+    "client_secret": "sandbox-graph-client-secret",
+}
 GOOGLE_CLIENT = {
     "client_id": "wedsync-sandbox.apps.googleusercontent.com",
     "client_secret": "sandbox-google-client-secret",
@@ -162,6 +166,29 @@ def seed_whatsapp(emulator, hub_url: str) -> dict[str, Any]:
     }
 
 
+def seed_microsoft_graph(emulator, hub_url: str) -> dict[str, Any]:
+    callbacks = [
+        f"{hub_url}/integrations/oauth/callback/",
+        f"{hub_url.replace('127.0.0.1', 'localhost')}/integrations/oauth/callback/",
+    ]
+    emulator.register_client(callbacks, **GRAPH_CLIENT)
+    emulator.seed_event(
+        subject="Ceremony",
+        location={"displayName": "Walled Garden"},
+        start={"dateTime": "2027-06-19T15:30:00", "timeZone": "Europe/London"},
+        end={"dateTime": "2027-06-19T16:15:00", "timeZone": "Europe/London"},
+    )
+    tokens = emulator.issue_tokens(GRAPH_CLIENT["client_id"])
+    return {
+        "oauth_client": GRAPH_CLIENT,
+        "credentials": {
+            "access_token": tokens["access_token"],
+            "refresh_token": tokens["refresh_token"],
+            "expires_in": tokens.get("expires_in", 3599),
+        },
+    }
+
+
 def seed_calendly(emulator, hub_url: str) -> dict[str, Any]:
     host = emulator.add_user("James Hartwell", "james@hartwell-manor.example", "Europe/London")
     emulator.issue_token(host, CALENDLY_TOKEN)
@@ -199,6 +226,10 @@ SANDBOX: dict[str, tuple[str, Callable[[Any, str], dict[str, Any]]]] = {
         seed_whatsapp,
     ),
     "acuity": ("integrations.providers.scheduling.acuity.emulator:AcuityEmulator", seed_acuity),
+    "microsoft_graph": (
+        "integrations.providers.calendars.microsoft_graph.emulator:GraphEmulator",
+        seed_microsoft_graph,
+    ),
     "calendly": (
         "integrations.providers.scheduling.calendly.emulator:CalendlyEmulator",
         seed_calendly,

@@ -520,10 +520,23 @@ _EVENT_TYPES: dict[str, Callable[[Delivery], str | None]] = {
     "calendly": lambda d: _field(_json(d), "event"),
     "paypal": lambda d: _field(_json(d), "event_type"),
     "google_channel": lambda d: d.header("x-goog-resource-state"),
-    "graph_client_state": lambda d: _only(
+    "graph_client_state": lambda d: _graph_batch_type(
         [_field(n, "lifecycleEvent") or _field(n, "changeType") for n in _list(_json(d), "value")]
     ),
 }
+
+GRAPH_DATA_CHANGES = frozenset({"created", "updated", "deleted"})
+
+
+def _graph_batch_type(values: list[str | None]) -> str | None:
+    """Graph batches notifications, and one POST may mix created, updated and deleted. Each
+    only makes the hub pull the delta, so a mix of data changes reads as `updated`; a mix with
+    a lifecycle event has no single type."""
+    if (single := _only(values)) is not None:
+        return single
+    if values and set(values) <= GRAPH_DATA_CHANGES:
+        return "updated"
+    return None
 
 
 def event_id(scheme: str, delivery: Delivery) -> str | None:

@@ -32,6 +32,7 @@ DEMO_LINKS = [
     ("lumen-photo", "whatsapp"),
     ("hartwell-manor", "calendly"),
     ("hartwell-manor", "acuity"),
+    ("hartwell-manor", "microsoft_graph"),
 ]
 
 

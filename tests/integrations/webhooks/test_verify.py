@@ -825,6 +825,22 @@ def graph_body(*states) -> bytes:
     ).encode()
 
 
+def test_a_graph_batch_mixing_data_changes_reads_as_updated_and_is_not_dropped():
+    def batch(*types):
+        body = {"value": [{"clientState": "cs", "changeType": t} for t in types]}
+        return delivery(json.dumps(body).encode())
+
+    assert v.event_type("graph_client_state", batch("created", "created")) == "created"
+    assert v.event_type("graph_client_state", batch("created", "updated", "deleted")) == "updated"
+    mixed_with_lifecycle = {
+        "value": [{"changeType": "updated"}, {"lifecycleEvent": "reauthorizationRequired"}]
+    }
+    assert (
+        v.event_type("graph_client_state", delivery(json.dumps(mixed_with_lifecycle).encode()))
+        is None
+    )
+
+
 def test_graph_client_state_must_match_in_every_notification():
     v.verify("graph_client_state", delivery(graph_body("cs-1", "cs-1")), "cs-1")
     fails("bad clientState", "graph_client_state", delivery(graph_body("cs-1", "cs-2")), "cs-1")
