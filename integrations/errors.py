@@ -46,6 +46,11 @@ class ProviderError(Exception):
             self.permanent = self.kind in PERMANENT_KINDS
         super().__init__(str(self))
 
+    @property
+    def gone(self) -> bool:
+        """The record is not there (404 or 410): for a delete, that is done."""
+        return self.kind in ("not_found", "gone")
+
     def __str__(self) -> str:
         status = f" (HTTP {self.status})" if self.status else ""
         return f"{self.provider}: {self.kind}{status}: {self.message}"

@@ -172,6 +172,14 @@ class Adapter:
 
     # -- shared helpers -------------------------------------------------------------------
 
+    def delete_unless_gone(self, path: str, **kwargs: Any) -> None:
+        """DELETE, counting a 404 or 410 as done: what is already gone needs no deleting."""
+        try:
+            self.call("DELETE", path, **kwargs)
+        except ProviderError as error:
+            if not error.gone:
+                raise
+
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """A request that refreshes an OAuth token once when the provider answers 401."""
         try:

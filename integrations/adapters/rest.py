@@ -151,11 +151,7 @@ class RestAdapter(Adapter):
                 json=self.to_payload(spec, change.fields),
             )
         elif change.action == "delete":
-            try:
-                self.call("DELETE", item_path.format(id=change.external_id))
-            except ProviderError as error:
-                if error.kind not in ("not_found", "gone"):
-                    raise
+            self.delete_unless_gone(item_path.format(id=change.external_id))
             return PushResult(external_id=change.external_id)
         else:
             raise ValueError(f"unknown action {change.action!r}")

@@ -46,7 +46,7 @@ def ensure_channel(connection: Connection, *, now: dt.datetime | None = None) ->
             save_channel(connection, adapter.renew_watch(current))
             return "renewed"
         except ProviderError as error:
-            if error.kind not in ("not_found", "gone"):
+            if not error.gone:
                 raise  # lapsed or removed at the provider: a new one opens below
     channel = adapter.watch(inbound_url(connection), connection.webhook_secret)
     save_channel(connection, channel)

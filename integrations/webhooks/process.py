@@ -57,7 +57,7 @@ def record_for(adapter, item: WebhookItem) -> ExternalRecord:
     try:
         return adapter.fetch(item.resource, item.external_id)
     except ProviderError as error:
-        if error.kind not in ("not_found", "gone"):
+        if not error.gone:
             raise
         resource = adapter.spec.resources[item.resource]
         return ExternalRecord(

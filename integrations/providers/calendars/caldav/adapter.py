@@ -506,16 +506,9 @@ class CaldavAdapter(Adapter):
             return self.update(change, change.external_id)
         if change.action == "delete":
             condition = {"If-Match": change.version} if change.version else {}
-            try:
-                self.call(
-                    "DELETE",
-                    self.object_url(change.external_id),
-                    headers=condition,
-                    allow_redirects=False,
-                )
-            except ProviderError as error:
-                if error.kind not in ("not_found", "gone"):
-                    raise
+            self.delete_unless_gone(
+                self.object_url(change.external_id), headers=condition, allow_redirects=False
+            )
             return PushResult(external_id=change.external_id)
         raise ValueError(f"unknown action {change.action!r}")
 

@@ -100,7 +100,7 @@ class GoogleCalendarAdapter(RestAdapter):
                 json={"id": channel["id"], "resourceId": channel["resource_id"]},
             )
         except ProviderError as error:
-            if error.kind not in ("not_found", "gone"):
+            if not error.gone:
                 raise
 
     def to_event(self, fields: dict[str, Any]) -> dict[str, Any]:
@@ -150,11 +150,7 @@ class GoogleCalendarAdapter(RestAdapter):
                 idempotent=True,
             )
         elif change.action == "delete":
-            try:
-                self.call("DELETE", self._events_path(change.external_id))
-            except ProviderError as error:
-                if error.kind not in ("not_found", "gone"):
-                    raise
+            self.delete_unless_gone(self._events_path(change.external_id))
             return PushResult(external_id=change.external_id)
         else:
             raise ValueError(f"unknown action {change.action!r}")

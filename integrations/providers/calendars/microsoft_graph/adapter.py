@@ -221,11 +221,7 @@ class GraphCalendarAdapter(RestAdapter):
                 idempotent=True,
             )
         elif change.action == "delete":
-            try:
-                self.call("DELETE", self._event_path(change.external_id))
-            except ProviderError as error:
-                if error.kind not in ("not_found", "gone"):
-                    raise
+            self.delete_unless_gone(self._event_path(change.external_id))
             return PushResult(external_id=change.external_id)
         else:
             raise ValueError(f"unknown action {change.action!r}")
@@ -266,11 +262,7 @@ class GraphCalendarAdapter(RestAdapter):
         return self._channel(answer.json())
 
     def stop_watch(self, channel: dict[str, Any]) -> None:
-        try:
-            self.call("DELETE", f"/subscriptions/{quote(channel['id'], safe='')}")
-        except ProviderError as error:
-            if error.kind not in ("not_found", "gone"):
-                raise
+        self.delete_unless_gone(f"/subscriptions/{quote(channel['id'], safe='')}")
 
     @staticmethod
     def _channel(subscription: dict[str, Any]) -> dict[str, Any]:
