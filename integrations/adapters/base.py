@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -125,8 +126,17 @@ class Adapter:
         return {}
 
     def classify(self, response: requests.Response) -> ProviderError | None:
-        """Turn a provider answer into None (success) or a ProviderError."""
-        return self.http.default_classify(response)
+        """Turn a provider answer into None (success) or a ProviderError, worded with the
+        provider's own error message when `error_message` can read one."""
+        error = self.http.default_classify(response)
+        if error is None:
+            return None
+        message = self.error_message(response)
+        return dataclasses.replace(error, message=message) if message else error
+
+    def error_message(self, response: requests.Response) -> str | None:
+        """The provider's own words for a failed answer (never a credential), or None."""
+        return None
 
     # -- the contract ---------------------------------------------------------------------
 

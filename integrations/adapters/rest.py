@@ -8,10 +8,13 @@ first record not newer than the cursor.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
+
+import requests
 
 from integrations.errors import ProviderError
 from integrations.http import dig
@@ -38,6 +41,21 @@ def set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 class RestAdapter(Adapter):
+    # "{Name}" in the spec's paths -> the credential field filling it, for providers whose
+    # account is part of every URL (Twilio's {AccountSid}, WhatsApp's {PhoneNumberId}).
+    path_credentials: dict[str, str] = {}
+
+    def with_credentials(self, path: str) -> str:
+        for name, field_name in self.path_credentials.items():
+            value = quote(str(self.credentials[field_name]), safe="")
+            path = path.replace(f"{{{name}}}", value)
+        return path
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        if self.path_credentials:
+            path = self.with_credentials(path)
+        return super().call(method, path, **kwargs)
+
     def check_connection(self) -> AccountInfo:
         verification = self.spec.verification
         response = self.call(verification.request.method, verification.request.path)
@@ -52,7 +70,7 @@ class RestAdapter(Adapter):
 
     def resource(self, name: str) -> ResourceSpec:
         try:
-            return self.spec.resources[name]
+            spec = self.spec.resources[name]
         except KeyError:
             raise ProviderError(
                 self.spec.key,
@@ -60,6 +78,13 @@ class RestAdapter(Adapter):
                 f"no resource '{name}' in the spec",
                 permanent=True,
             ) from None
+        if not self.path_credentials:
+            return spec
+        return dataclasses.replace(
+            spec,
+            path=self.with_credentials(spec.path),
+            item_path=self.with_credentials(spec.item_path) if spec.item_path else None,
+        )
 
     def pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
         """Every page of a list endpoint, following the spec's pagination style."""

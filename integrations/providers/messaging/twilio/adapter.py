@@ -18,12 +18,11 @@ and the mapping. What it cannot say is added here:
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
@@ -57,30 +56,14 @@ def twilio_error(response: requests.Response) -> str | None:
 
 
 class TwilioAdapter(RestAdapter):
+    path_credentials = {"AccountSid": "username"}
+
     @property
     def account_sid(self) -> str:
         return self.credentials["username"]
 
-    def with_account(self, path: str) -> str:
-        return path.replace("{AccountSid}", quote(self.account_sid, safe=""))
-
-    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return super().call(method, self.with_account(path), **kwargs)
-
-    def classify(self, response: requests.Response) -> ProviderError | None:
-        error = self.http.default_classify(response)
-        if error is None:
-            return None
-        message = twilio_error(response)
-        return dataclasses.replace(error, message=message) if message else error
-
-    def resource(self, name: str) -> ResourceSpec:
-        spec = super().resource(name)
-        return dataclasses.replace(
-            spec,
-            path=self.with_account(spec.path),
-            item_path=self.with_account(spec.item_path) if spec.item_path else None,
-        )
+    def error_message(self, response: requests.Response) -> str | None:
+        return twilio_error(response)
 
     def pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
         """Each page, following `next_page_uri` from the host of the base URL."""
@@ -122,11 +105,6 @@ class TwilioAdapter(RestAdapter):
                     newest = record.modified
         next_cursor = newest.isoformat().replace("+00:00", "Z") if newest else cursor
         return PullResult(records=records, cursor=next_cursor, full=since is None)
-
-    def fetch(self, resource: str, external_id: str) -> ExternalRecord:
-        spec = self.resource(resource)
-        path = spec.item_path.replace("{id}", quote(str(external_id), safe=""))
-        return self.to_record(spec, self.call("GET", path).json())
 
     def push(self, change: Change) -> PushResult:
         spec = self.resource(change.resource)

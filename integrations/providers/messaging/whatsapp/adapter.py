@@ -17,12 +17,10 @@ mapping. What it cannot say is added here:
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
@@ -43,22 +41,14 @@ def iso(moment: dt.datetime | None) -> str | None:
 
 
 class WhatsAppAdapter(RestAdapter):
+    path_credentials = {"PhoneNumberId": "phone_number_id"}
+
     @property
     def phone_number_id(self) -> str:
         return self.credentials["phone_number_id"]
 
-    def with_number(self, path: str) -> str:
-        return path.replace("{PhoneNumberId}", quote(self.phone_number_id, safe=""))
-
-    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return super().call(method, self.with_number(path), **kwargs)
-
-    def classify(self, response: requests.Response) -> ProviderError | None:
-        error = self.http.default_classify(response)
-        if error is None:
-            return None
-        message = self.graph_error(response)
-        return dataclasses.replace(error, message=message) if message else error
+    def error_message(self, response: requests.Response) -> str | None:
+        return self.graph_error(response)
 
     def graph_error(self, response: requests.Response) -> str | None:
         """`code: message` from Graph's error body, or None; never the token."""
@@ -74,10 +64,6 @@ class WhatsAppAdapter(RestAdapter):
         if token:
             text = text.replace(token, "[token]")
         return text[:300]
-
-    def resource(self, name: str) -> ResourceSpec:
-        spec = super().resource(name)
-        return dataclasses.replace(spec, path=self.with_number(spec.path))
 
     def pull(self, resource: str, cursor: str | None = None) -> PullResult:
         raise ProviderError(

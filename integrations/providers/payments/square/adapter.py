@@ -15,7 +15,6 @@ cannot say is added here:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -53,12 +52,8 @@ class SquareAdapter(RestAdapter):
     def auth_headers(self) -> dict[str, str]:
         return {**super().auth_headers(), "Square-Version": SQUARE_VERSION}
 
-    def classify(self, response: requests.Response) -> ProviderError | None:
-        error = self.http.default_classify(response)
-        if error is None:
-            return None
-        message = square_error(response)
-        return dataclasses.replace(error, message=message) if message else error
+    def error_message(self, response: requests.Response) -> str | None:
+        return square_error(response)
 
     def location_ids(self) -> list[str]:
         """Every location of the seller, active or not (old payments stay with closed ones)."""
