@@ -36,6 +36,14 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+class Abort(Exception):
+    """Carries a finished error response out of a handler; `Emulator.dispatch` answers with it."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
 @dataclass
 class Fault:
     status: int
@@ -205,7 +213,10 @@ class Emulator:
             return self.error_response(405, f"{request.method} is not allowed on {request.path}")
         except HTTPException as error:  # e.g. a redirect for a trailing slash
             return error.get_response()
-        return getattr(self, endpoint)(request, **values)
+        try:
+            return getattr(self, endpoint)(request, **values)
+        except Abort as abort:
+            return abort.response
 
     def _control(self, request: Request) -> Response:
         action = request.path[len(CONTROL_PREFIX) :].strip("/")

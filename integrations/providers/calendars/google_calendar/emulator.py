@@ -70,7 +70,7 @@ import requests
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from integrations.emulators.base import Emulator
+from integrations.emulators.base import Abort, Emulator
 
 SCOPE_CALENDAR = "https://www.googleapis.com/auth/calendar"
 SCOPE_CALENDAR_READONLY = "https://www.googleapis.com/auth/calendar.readonly"
@@ -178,14 +178,6 @@ MISSING_CREDENTIAL = (
     "See https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
 FULL_SYNC_REQUIRED = "Sync token is no longer valid, a full sync is required."
-
-
-class _Abort(Exception):
-    """Carries a finished error response out of a handler, caught in `dispatch`."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status)
-        self.response = response
 
 
 @dataclass(frozen=True)
@@ -361,12 +353,6 @@ class GoogleCalendarEmulator(Emulator):
             self._push_outbox: list[PushNotification] = []
             self.push_deliveries: list[PushDelivery] = []
             self.add_calendar(self.account_email, primary=True)
-
-    def dispatch(self, request: Request) -> Response:
-        try:
-            return super().dispatch(request)
-        except _Abort as abort:
-            return abort.response
 
     def error_response(
         self, status: int, message: str, headers: dict[str, str] | None = None
@@ -714,8 +700,8 @@ class GoogleCalendarEmulator(Emulator):
             return refresh.grant
         return None
 
-    def _oauth_error(self, status: int, error: str, description: str) -> _Abort:
-        return _Abort(self.json({"error": error, "error_description": description}, status))
+    def _oauth_error(self, status: int, error: str, description: str) -> Abort:
+        return Abort(self.json({"error": error, "error_description": description}, status))
 
     # -- Calendar endpoints -----------------------------------------------------------------
 
@@ -840,7 +826,7 @@ class GoogleCalendarEmulator(Emulator):
         error_message: str | None = None,
         location: str | None = None,
         headers: dict[str, str] | None = None,
-    ) -> _Abort:
+    ) -> Abort:
         detail: dict[str, str] = {
             "domain": domain,
             "reason": reason,
@@ -852,7 +838,7 @@ class GoogleCalendarEmulator(Emulator):
         error: dict[str, Any] = {"code": status, "message": message, "errors": [detail]}
         if status in RPC_STATUS:
             error["status"] = RPC_STATUS[status]
-        return _Abort(self.json({"error": error}, status=status, headers=headers))
+        return Abort(self.json({"error": error}, status=status, headers=headers))
 
     def _json_object(self, request: Request) -> dict[str, Any]:
         body = self.body_json(request)
@@ -1189,7 +1175,7 @@ class GoogleCalendarEmulator(Emulator):
         """Run an API-level change for a Python helper, turning API errors into ValueError."""
         try:
             return action()
-        except _Abort as abort:
+        except Abort as abort:
             raise ValueError(abort.response.get_data(as_text=True)) from None
 
     # -- push channels ----------------------------------------------------------------------

@@ -70,7 +70,7 @@ import requests
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from integrations.emulators.base import Emulator
+from integrations.emulators.base import Abort, Emulator
 
 SCOPE_READWRITE = "Calendars.ReadWrite"
 SCOPE_READ = "Calendars.Read"
@@ -94,12 +94,6 @@ WRITABLE_FIELDS = frozenset(
 )
 ITEM_METHODS = ["GET", "PATCH", "DELETE"]
 TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"  # the consumer tenant's well-known id
-
-
-class _Abort(Exception):
-    def __init__(self, response: Response) -> None:
-        super().__init__(response.status)
-        self.response = response
 
 
 @dataclass(frozen=True)
@@ -247,12 +241,6 @@ class GraphEmulator(Emulator):
             self._delivery_threads: list[threading.Thread] = []
             self.deliveries: list[NotificationDelivery] = []
             self.validations: list[tuple[str, int | None]] = []  # (notificationUrl, status)
-
-    def dispatch(self, request: Request) -> Response:
-        try:
-            return super().dispatch(request)
-        except _Abort as abort:
-            return abort.response
 
     def error_response(
         self, status: int, message: str, headers: dict[str, str] | None = None
@@ -459,9 +447,9 @@ class GraphEmulator(Emulator):
             body["refresh_token"] = refresh
         return body
 
-    def _oauth_error(self, status: int, error: str, description: str) -> _Abort:
+    def _oauth_error(self, status: int, error: str, description: str) -> Abort:
         body = {"error": error, "error_description": description, "error_codes": [0]}
-        return _Abort(self.json(body, status=status))
+        return Abort(self.json(body, status=status))
 
     # -- Graph endpoints ------------------------------------------------------------------
 
@@ -763,7 +751,7 @@ class GraphEmulator(Emulator):
             raise self._graph_error(400, "ErrorInvalidParameter", f"Invalid {name}.") from None
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
-    def _sync_state_gone(self) -> _Abort:
+    def _sync_state_gone(self) -> Abort:
         return self._graph_error(
             410, "syncStateNotFound", "The sync state generation is not found; start again."
         )
@@ -839,7 +827,7 @@ class GraphEmulator(Emulator):
 
     def _graph_error(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> _Abort:
+    ) -> Abort:
         body = {
             "error": {
                 "code": code,
@@ -850,7 +838,7 @@ class GraphEmulator(Emulator):
                 },
             }
         }
-        return _Abort(self.json(body, status=status, headers=headers))
+        return Abort(self.json(body, status=status, headers=headers))
 
 
 # -- module helpers ---------------------------------------------------------------------------
