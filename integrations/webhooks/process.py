@@ -161,7 +161,16 @@ def mark_processed(event_id: int, outcome: str) -> None:
     """The event is processed, in the transaction that applied it, unless another attempt got
     there first: the conditional UPDATE waits for that attempt's row lock, then finds the status
     changed and raises AlreadyDone, which rolls this attempt's work back."""
-    updated = InboundEvent.objects.filter(pk=event_id, status=InboundEvent.Status.RECEIVED).update(
+    if not processed([event_id], outcome):
+        status = InboundEvent.objects.filter(pk=event_id).values_list("status", flat=True).first()
+        raise AlreadyDone(status or "gone")
+
+
+def processed(event_ids: list[int], outcome: str) -> int:
+    """Mark those of the events still `received` processed; returns how many were."""
+    return InboundEvent.objects.filter(
+        pk__in=event_ids, status=InboundEvent.Status.RECEIVED
+    ).update(
         status=InboundEvent.Status.PROCESSED,
         attempts=F("attempts") + 1,
         processed_at=timezone.now(),
@@ -169,9 +178,6 @@ def mark_processed(event_id: int, outcome: str) -> None:
         next_attempt_at=None,
         outcome=outcome,
     )
-    if not updated:
-        status = InboundEvent.objects.filter(pk=event_id).values_list("status", flat=True).first()
-        raise AlreadyDone(status or "gone")
 
 
 def set_aside_for_status(event_id: int, connection_id) -> Outcome | None:
@@ -311,21 +317,10 @@ def process_group(group: list[Parsed], batch: Batch) -> Outcome:
         stored, link = store_record(connection, record, occurred_at=leader.item.occurred_at)
         if stored in (CREATED, UPDATED):
             stored = apply_record(connection, link, record)
-        outcome = f"{record.resource} {record.external_id}: {stored}"[:300]
-        if len(group) > 1:
-            outcome = f"{outcome} (with {len(group) - 1} earlier event(s) merged in)"[:300]
+        merged_in = f"with {len(group) - 1} earlier event(s) merged in"
+        outcome = f"{record.resource} {record.external_id}: {stored} ({merged_in})"[:300]
         mark_processed(leader.event.pk, outcome)
         others = [parsed.event.pk for parsed in group[:-1]]
-        merged = InboundEvent.objects.filter(
-            pk__in=others, status=InboundEvent.Status.RECEIVED
-        ).update(
-            status=InboundEvent.Status.PROCESSED,
-            attempts=F("attempts") + 1,
-            processed_at=timezone.now(),
-            last_error="",
-            next_attempt_at=None,
-            outcome=f"merged into event {leader.event.pk}",
-        )
-        if merged != len(others):
+        if processed(others, f"merged into event {leader.event.pk}") != len(others):
             raise AlreadyDone("processed by another attempt")
     return Outcome(InboundEvent.Status.PROCESSED, outcome)
