@@ -100,7 +100,7 @@ def push_connections(connection_ids: list[str], queue: str | None = None) -> str
         # A held lease needs nothing from us: its holder looks again before it is done.
         if run.retry_at is not None and run.held != push.LEASE_HELD:
             delay = max(0.0, (run.retry_at - timezone.now()).total_seconds())
-            queue_push(connection_id, countdown=delay)
+            queue_push(connection_id, countdown=delay, queue=queue)
         elif run.more_due:
             more.append(connection_id)
         held = f", {run.held}" if run.held else ""

@@ -39,15 +39,13 @@ def wedding_of_pending(connection_id):
     )
 
 
-def queue_push(
-    connection_id, *, wedding_id=None, countdown: float | None = None, queue: str | None = None
-) -> None:
+def queue_push(connection_id, *, countdown: float | None = None, queue: str | None = None) -> None:
+    """One connection's push task (a retry, the sweep, the admin); without a queue, the queue of
+    the wedding its pending changes belong to."""
     from integrations.tasks import push_connection
 
     if queue is None:
-        if wedding_id is None:  # a retry or a sweep: stay on the wedding's queue
-            wedding_id = wedding_of_pending(connection_id)
-        queue = push_queue(wedding_id)
+        queue = push_queue(wedding_of_pending(connection_id))
     push_connection.apply_async(
         args=[str(connection_id)],
         kwargs={"queue": queue},  # the task hands over on the queue it came from
@@ -76,16 +74,17 @@ def queue_fan_out(connection_ids: list, queue: str) -> None:
 
 
 def wake_pushers(connection_ids, *, queue: str | None = None) -> None:
-    """Queue one push task for those of the connections without one waiting to start."""
+    """Queue push tasks for those of the connections without one waiting to start."""
     if queue is None:
         queue = push_queue(wedding_of_pending(connection_ids[0]))
     wakeups.kick_all(PUSH_WAKEUP, list(connection_ids), lambda fresh: queue_fan_out(fresh, queue))
 
 
 def queue_pushes(connection_ids, wedding_id, *, queue: str | None = None) -> None:
-    """Wake the pushers of a change's connections: one task for all of them, on the wedding's
-    queue, and none for a connection whose push is already queued (`wakeups.kick_all`; a task
-    clears its flags before it lists due changes, so the queued one will push this change)."""
+    """Wake the pushers of a change's connections: up to PUSH_TASKS_PER_CHANGE tasks on the
+    wedding's queue, and none for a connection whose push is already queued (`wakeups.kick_all`;
+    a task clears its flags before it lists due changes, so the queued one will push this
+    change)."""
     try:
         wake_pushers(list(connection_ids), queue=queue or push_queue(wedding_id))
     except Exception:  # the broker is down: the change is stored, the sweep will push it
