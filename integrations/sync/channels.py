@@ -23,10 +23,6 @@ from integrations.webhooks.addresses import webhook_address
 RENEW_BEFORE = dt.timedelta(days=1)
 
 
-def inbound_url(connection: Connection) -> str:
-    return webhook_address(connection)
-
-
 def ensure_channel(connection: Connection, *, now: dt.datetime | None = None) -> str:
     """Open or renew the connection's push channel; returns what it did."""
     adapter = services.adapter_for(connection)
@@ -48,7 +44,7 @@ def ensure_channel(connection: Connection, *, now: dt.datetime | None = None) ->
         except ProviderError as error:
             if not error.gone:
                 raise  # lapsed or removed at the provider: a new one opens below
-    channel = adapter.watch(inbound_url(connection), connection.webhook_secret)
+    channel = adapter.watch(webhook_address(connection), connection.webhook_secret)
     save_channel(connection, channel)
     if current:
         adapter.stop_watch(current)
