@@ -28,6 +28,7 @@ from integrations.errors import ProviderError
 from integrations.models import Connection, OutboundChange, RecordLink
 from integrations.sync.records import fields_hash, snapshot_of
 from wedsync.live import EventType, broadcast_on_commit
+from wedsync.returning import update_returning_exists, update_returning_rows
 
 logger = logging.getLogger(__name__)
 
@@ -57,24 +58,34 @@ def backoff(attempt: int, retry_after: float | None = None) -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
-def take_lease(connection_id) -> bool:
-    """Take the connection's push lease if it is free and a change is due (one statement)."""
+def take_lease(connection_id) -> Connection | None:
+    """Take the connection's push lease if it is free and a change is due; the leased
+    connection, read by the same statement (None: no lease taken)."""
     now = timezone.now()
     due = due_changes(now).filter(connection_id=OuterRef("pk"))
-    return bool(
+    free = (
         Connection.objects.filter(pk=connection_id)
         .filter(Q(push_lease_until__isnull=True) | Q(push_lease_until__lt=now))
         .filter(Exists(due))
-        .update(push_lease_until=now + LEASE)
     )
+    leased = update_returning_rows(free, push_lease_until=now + LEASE)
+    return leased[0] if leased else None
 
 
-def release_lease(connection_id, *, succeeded: bool = False) -> None:
-    """Let the lease go; a run that pushed something notes its last success at the same time."""
+def release_lease(connection_id, *, succeeded: bool = False) -> bool:
+    """Let the lease go; a run that pushed something notes its last success at the same time.
+    Returns whether changes are due, looked for by the same statement, after the lease is
+    let go: a task that found the lease taken left its change to the holder, and this is the
+    holder's look (see push_connection)."""
     values = {"push_lease_until": None}
     if succeeded:
         values["last_success_at"] = timezone.now()
-    Connection.objects.filter(pk=connection_id).update(**values)
+    due = update_returning_exists(
+        Connection.objects.filter(pk=connection_id),
+        due_changes().filter(connection_id=connection_id),
+        **values,
+    )
+    return bool(due)
 
 
 def resource_for(connection: Connection, kind: str) -> str:
@@ -85,9 +96,9 @@ def push_connection(connection_id, *, runs: int | None = None) -> PushRun:
     """Push every due change of one connection; returns what happened.
 
     A task that finds the lease taken leaves its change to the holder, which looks for due
-    changes again after it lets the lease go: the change was committed before its task ran,
-    so before the holder let go, so the holder's second look finds it (or whoever took the
-    lease in between does). No change waits for the sweep.
+    changes again as it lets the lease go: the change was committed before its task ran, so
+    before the holder let go, so the holder's look finds it (or whoever took the lease in
+    between does). No change waits for the sweep.
 
     `runs` bounds the leased runs: a Celery task does one and, when changes are still due
     (`more_due`), hands over to a new task at the back of the queue, so a connection that keeps
@@ -101,9 +112,7 @@ def push_connection(connection_id, *, runs: int | None = None) -> PushRun:
         total.sent += run.sent
         total.failed += run.failed
         total.retry_at, total.held = run.retry_at, run.held
-        if run.idle or run.held or run.retry_at is not None:
-            return total
-        if not has_due_changes(connection_id):
+        if run.idle or run.held or run.retry_at is not None or not run.more_due:
             return total
         if runs is not None and done >= runs:
             total.more_due = True
@@ -124,42 +133,46 @@ def has_due_changes(connection_id) -> bool:
 def push_while_leased(connection_id) -> PushRun:
     """One run under the lease. The lease is taken only when a change is due, so a task whose
     change went with an earlier run costs one statement (the run is `idle`)."""
-    if not take_lease(connection_id):
+    connection = take_lease(connection_id)
+    if connection is None:
         if has_due_changes(connection_id):
             return PushRun(held=LEASE_HELD)
         return PushRun(idle=True)  # its change went with an earlier run
-    connection = Connection.objects.get(pk=connection_id)
-    if connection.status in HELD_STATUSES:
-        release_lease(connection_id)
-        return PushRun(held=f"connection {connection.status}")
-    if connection.circuit_open_until and connection.circuit_open_until > timezone.now():
-        release_lease(connection_id)
-        return PushRun(retry_at=connection.circuit_open_until, held="circuit open")
     run = PushRun()
     try:
-        adapter = services.adapter_for(connection)
-        pending = OutboundChange.objects.filter(
-            connection=connection, status=OutboundChange.Status.PENDING
-        ).order_by("id")
-        for change in without_superseded(list(pending)):
-            if change.next_attempt_at and change.next_attempt_at > timezone.now():
-                run.retry_at = change.next_attempt_at
-                break  # later changes wait: order per connection is kept
-            link = linked_record(connection, change)
-            try:
-                result = push_one(adapter, connection, change, link)
-            except ProviderError as error:
-                if error.retryable:
-                    run.retry_at = schedule_retry(connection, change, error)
-                    break
-                fail(connection, change, error)
-                run.failed += 1
-                continue
-            mark_sent(connection, change, result, link)
-            run.sent += 1
+        if connection.status in HELD_STATUSES:
+            run.held = f"connection {connection.status}"
+        elif connection.circuit_open_until and connection.circuit_open_until > timezone.now():
+            run.retry_at, run.held = connection.circuit_open_until, "circuit open"
+        else:
+            push_due(connection, run)
     finally:
-        release_lease(connection.pk, succeeded=run.sent > 0)
+        run.more_due = release_lease(connection.pk, succeeded=run.sent > 0)
     return run
+
+
+def push_due(connection: Connection, run: PushRun) -> None:
+    """Push the connection's pending changes in order, counting into `run`."""
+    adapter = services.adapter_for(connection)
+    pending = OutboundChange.objects.filter(
+        connection=connection, status=OutboundChange.Status.PENDING
+    ).order_by("id")
+    for change in without_superseded(list(pending)):
+        if change.next_attempt_at and change.next_attempt_at > timezone.now():
+            run.retry_at = change.next_attempt_at
+            break  # later changes wait: order per connection is kept
+        link = linked_record(connection, change)
+        try:
+            result = push_one(adapter, connection, change, link)
+        except ProviderError as error:
+            if error.retryable:
+                run.retry_at = schedule_retry(connection, change, error)
+                break
+            fail(connection, change, error)
+            run.failed += 1
+            continue
+        mark_sent(connection, change, result, link)
+        run.sent += 1
 
 
 def without_superseded(changes: list[OutboundChange]) -> list[OutboundChange]:
