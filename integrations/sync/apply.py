@@ -116,7 +116,7 @@ def apply_timeline_item(connection: Connection, link: RecordLink, record: Extern
         return "unchanged" if not ours_kept else "kept ours (conflict)"
     for name in changed:
         setattr(item, name, values[name])
-    item.save()
+    item.save(update_fields=None if created else [*changed, "updated_at"])
     if link.object_id != item.pk:
         link.object_id = item.pk
         link.save(update_fields=["object_id", "updated_at"])

@@ -30,6 +30,9 @@ def snapshot_of(fields: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(fields, cls=DjangoJSONEncoder))
 
 
+STATE_FIELDS = ("version", "source_modified", "fields_hash", "snapshot", "deleted")
+
+
 def store_record(
     connection: Connection, record: ExternalRecord, *, occurred_at: dt.datetime | None = None
 ) -> tuple[str, RecordLink]:
@@ -58,7 +61,7 @@ def store_record(
         link.fields_hash = digest
         link.snapshot = snapshot_of(record.fields)
         link.deleted = record.deleted
-        link.save()
+        link.save(update_fields=[*STATE_FIELDS, "updated_at"])
         return UPDATED, link
 
 
@@ -67,10 +70,17 @@ def locked_link(
 ) -> tuple[RecordLink, bool]:
     """The record's link, row-locked until the caller's transaction ends, and whether it is new.
 
-    One INSERT ... ON CONFLICT DO NOTHING makes a new link (the insert holds its row lock); an
-    existing one is then read FOR UPDATE. get_or_create took a savepoint and two more round
-    trips for the same thing.
+    Most records arrive again and again (every edit of a timeline item), so the link is read
+    FOR UPDATE first: one round trip when it exists. A new one is made by one INSERT ... ON
+    CONFLICT DO NOTHING (the insert holds its row lock); when someone else inserted it in the
+    meantime, their row is read FOR UPDATE, which waits for their transaction.
     """
+    existing = RecordLink.objects.select_for_update().filter(
+        connection=connection, resource=record.resource, external_id=record.external_id
+    )
+    link = existing.first()
+    if link is not None:
+        return link, False
     now = timezone.now()
     values = {
         "connection": connection.pk,
@@ -89,10 +99,7 @@ def locked_link(
     unique = ("connection", "resource", "external_id")
     pk = insert_unless_exists(RecordLink, values, unique=unique)
     if pk is None:
-        link = RecordLink.objects.select_for_update().get(
-            connection=connection, resource=record.resource, external_id=record.external_id
-        )
-        return link, False
+        return existing.get(), False
     names = ["id", *(RecordLink._meta.get_field(name).attname for name in values)]
     link = RecordLink.from_db(None, names, [pk, *values.values()])
     link.connection = connection
