@@ -1,11 +1,12 @@
 """Coalesced wake-ups: one queued task per burst of work for the same key.
 
-A webhook that arrives while a drain of its connection is already queued does not queue
-another: `kick` sets a flag in Redis and only the caller that set it sends the task. The task
-runs under a per-key lock (`run_exclusively`); the holder clears the flag before it looks for
-work, so anything committed after that sets the flag again, and the holder looks once more
-before it lets go. A task that finds the lock held just returns: the flag it was sent for is
-still set and the holder will see it.
+A webhook that arrives while a drain of its connection is queued or at work does not queue
+another: `kick` sets a flag in Redis and sends the task only when the flag was not set and no
+holder is at work, in one atomic script. The task runs under a per-key lock
+(`run_exclusively`); the holder clears the flag before it looks for work, so anything committed
+after that sets the flag again, and the holder lets go only when, in one atomic step, no flag
+is set; a set flag is taken and the holder looks once more. A task that finds the lock held
+just returns: the flag it was sent for is still set and the holder will see it.
 
 Losing a flag or a lock to a Redis failure costs at most a duplicate run (the work itself is
 idempotent) or a wait for the sweeps; it never loses work. Flags and locks expire on their own.
@@ -33,6 +34,33 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 
+# KEYS: flag, lock; ARGV: flag seconds, force. 1: send the task; 0: a task is waiting or a
+# holder is at work, and the flag is set for it to see.
+_KICK = """
+if redis.call('exists', KEYS[2]) == 1 then
+  redis.call('set', KEYS[1], 1, 'ex', ARGV[1])
+  return 0
+end
+if ARGV[2] == '1' then
+  redis.call('set', KEYS[1], 1, 'ex', ARGV[1])
+  return 1
+end
+if redis.call('set', KEYS[1], 1, 'nx', 'ex', ARGV[1]) then return 1 end
+return 0
+"""
+
+# KEYS: lock, flag; ARGV: token, lock seconds. 1: released; 0: a wake-up came, taken, the
+# lock kept (and extended); -1: the lock is not ours any more.
+_RELEASE_UNLESS_WOKEN = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('del', KEYS[2]) == 1 then
+  redis.call('expire', KEYS[1], ARGV[2])
+  return 0
+end
+redis.call('del', KEYS[1])
+return 1
+"""
+
 
 @lru_cache(maxsize=4)
 def _client_for(url: str) -> redis.Redis:
@@ -52,9 +80,13 @@ def lock_key(name: str, key: object) -> str:
 
 
 def kick(name: str, key: object, send: Callable[[], None], *, force: bool = False) -> bool:
-    """Send the task unless one for this key is already waiting; True when it was sent."""
+    """Send the task unless one for this key is already waiting or its holder is at work (the
+    flag is set for the holder to see); `force` sends even when a task is waiting. True when it
+    was sent."""
     try:
-        fresh = client().set(flag_key(name, key), 1, nx=not force, ex=FLAG_SECONDS)
+        fresh = client().eval(
+            _KICK, 2, flag_key(name, key), lock_key(name, key), FLAG_SECONDS, int(force)
+        )
     except redis.RedisError as error:
         logger.warning("wake-up flag unavailable, sending anyway: %s", error)
         fresh = True
@@ -106,6 +138,20 @@ class RedisLock:
         except redis.RedisError as error:
             logger.warning("lock release failed (it expires on its own): %s", error)
 
+    def release_unless_woken(self, flag: str) -> bool:
+        """Let go unless the flag is set; a set flag is taken and the lock kept. True when
+        the holder should look again."""
+        try:
+            outcome = client().eval(
+                _RELEASE_UNLESS_WOKEN, 2, self.key, flag, self.token, LOCK_SECONDS
+            )
+        except redis.RedisError as error:
+            logger.warning("lock release failed (it expires on its own): %s", error)
+            return False  # cannot tell; looping blind could never end, and the sweeps cover it
+        if outcome == -1:  # it expired under a long run: look again if we get it back
+            return self.acquire()
+        return outcome == 0
+
 
 def pending(name: str, key: object) -> bool:
     try:
@@ -139,13 +185,18 @@ def run_exclusively(
     to a new task so that other keys get their turn.
     """
     lock = RedisLock(name, key)
+    if not lock.acquire():
+        return []
     results: list[T] = []
-    while lock.acquire():
+    clear(name, key)
+    while True:
         try:
-            clear(name, key)
             results.append(work())
-        finally:
+        except BaseException:
             lock.release()
-        if not keep_going(results[-1]) or not pending(name, key):
-            break
-    return results
+            raise
+        if not keep_going(results[-1]):
+            lock.release()
+            return results
+        if not lock.release_unless_woken(flag_key(name, key)):
+            return results

@@ -25,19 +25,37 @@ def test_a_kick_sends_once_while_a_wake_up_is_waiting_and_force_sends_anyway(key
     assert sent == [1, 3, 4]
 
 
-def test_a_kick_during_the_work_makes_the_holder_look_again(key):
+def test_a_kick_during_the_work_sends_nothing_and_makes_the_holder_look_again(key):
     wakeups.kick("t", key, lambda: None)
-    runs = []
+    runs, sent = [], []
 
     def work():
-        runs.append(wakeups.pending("t", key))  # cleared before the work starts
+        runs.append(wakeups.pending("t", key))  # cleared (taken) before each look
         if len(runs) == 1:
-            assert wakeups.kick("t", key, lambda: None)  # a webhook arrives meanwhile
+            # A webhook arrives meanwhile: the holder will look again, so no task is sent.
+            assert wakeups.kick("t", key, lambda: sent.append(1)) is False
         return len(runs)
 
     assert wakeups.run_exclusively("t", key, work) == [1, 2]
     assert runs == [False, False]
+    assert sent == []
     assert not wakeups.pending("t", key)
+    # The holder has let go: the next wake-up is sent.
+    assert wakeups.kick("t", key, lambda: sent.append(2)) is True
+    assert sent == [2]
+
+
+def test_a_holder_whose_lock_expired_looks_again_only_if_it_gets_it_back(key):
+    runs = []
+
+    def work():
+        runs.append(1)
+        wakeups.client().delete(wakeups.lock_key("t", key))  # expired under a long run
+        if len(runs) == 2:
+            assert wakeups.RedisLock("t", key).acquire()  # and someone else took it
+        return len(runs)
+
+    assert wakeups.run_exclusively("t", key, work) == [1, 2]
 
 
 def test_a_task_finding_the_lock_held_leaves_its_flag_for_the_holder(key):
