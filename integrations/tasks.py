@@ -80,21 +80,19 @@ def push_connection(connection_id: str, queue: str | None = None) -> str:
 
 @shared_task(acks_late=True)
 def push_connections(connection_ids: list[str], queue: str | None = None) -> str:
-    """One leased run for each connection in turn: a change fans out to every system in one
-    task. A retry is scheduled for what could not go yet, and connections with changes still
-    due after their run go to a new task at the back of the queue."""
-    from integrations import wakeups
+    """One leased run for the connections, side by side (push.push_run): a change fans out to
+    every system in one task. A retry is scheduled for what could not go yet, and connections
+    with changes still due after their run go to a new task at the back of the queue."""
     from integrations.sync import push
-    from integrations.sync.dispatch import PUSH_WAKEUP, queue_push, wake_pushers
+    from integrations.sync.dispatch import PushWakeups, queue_push, wake_pushers
+    from wedsync.live.broadcast import broadcast_all
 
-    # Before anything is listed: a change committed from here on queues a task of its own.
-    wakeups.clear_all(PUSH_WAKEUP, connection_ids)
+    events: list = []
+    runs = push.push_run(connection_ids, holding=PushWakeups(), events=events)
     summaries, more = [], []
     for connection_id in connection_ids:
-        try:
-            run = push.push_connection(connection_id, runs=1)
-        except Exception:  # one connection's bug must not keep the others' changes back
-            logger.exception("push of connection %s failed; the sweep retries it", connection_id)
+        run = runs[str(connection_id)]
+        if run.error is not None:
             summaries.append("error")
             continue
         # A held lease needs nothing from us: its holder looks again before it is done.
@@ -106,7 +104,9 @@ def push_connections(connection_ids: list[str], queue: str | None = None) -> str
         held = f", {run.held}" if run.held else ""
         summaries.append(f"sent {run.sent}, failed {run.failed}{held}")
     if more:
-        wake_pushers(more, queue=queue)
+        wake_pushers(more, queue=queue, force=True)  # a change's kick may have sent nothing
+    if events:  # after the hand-over: the next run need not wait for the sockets
+        broadcast_all(events)
     summary = "; ".join(summaries)
     return summary + (", more to come" if more else "")
 

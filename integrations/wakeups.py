@@ -95,17 +95,18 @@ def kick(name: str, key: object, send: Callable[[], None], *, force: bool = Fals
     return bool(fresh)
 
 
-def kick_all(name: str, keys: list, send: Callable[[list], None]) -> list:
+def kick_all(name: str, keys: list, send: Callable[[list], None], *, force: bool = False) -> list:
     """`kick` for many keys in one Redis round trip and one send: `send(fresh)` gets the keys
-    that had no wake-up waiting (nothing is sent when there are none); returns them.
+    with no wake-up waiting and no holder at work (nothing is sent when there are none;
+    `force`: whether a wake-up is waiting or not); returns them.
 
     A send that fails clears their flags again, so the next wake-up tries anew.
     """
     try:
         pipe = client().pipeline(transaction=False)
         for key in keys:
-            pipe.set(flag_key(name, key), 1, nx=True, ex=FLAG_SECONDS)
-        fresh = [key for key, was_set in zip(keys, pipe.execute(), strict=True) if was_set]
+            pipe.eval(_KICK, 2, flag_key(name, key), lock_key(name, key), FLAG_SECONDS, int(force))
+        fresh = [key for key, sent in zip(keys, pipe.execute(), strict=True) if sent]
     except redis.RedisError as error:
         logger.warning("wake-up flags unavailable, sending anyway: %s", error)
         fresh = list(keys)
@@ -116,6 +117,34 @@ def kick_all(name: str, keys: list, send: Callable[[list], None]) -> list:
             clear_all(name, fresh)
             raise
     return fresh
+
+
+def hold_all(name: str, held: list, keys: list, seconds: float) -> None:
+    """Mark `held` as at work (a kick sets their flags and sends nothing: the holder looks
+    again before it is done), then clear the flags of all `keys`: a change from here on wakes
+    anew. For holders whose exclusion lives elsewhere (a push lease in the database); the mark
+    expires on its own after `seconds`, as the lease does."""
+    try:
+        pipe = client().pipeline(transaction=False)
+        for key in held:
+            pipe.set(lock_key(name, key), 1, ex=max(1, int(seconds)))
+        if keys:
+            pipe.delete(*(flag_key(name, key) for key in keys))
+        pipe.execute()
+    except redis.RedisError as error:
+        logger.warning("wake-up marks not set: %s", error)
+
+
+def let_go_all(name: str, held: list) -> None:
+    """End `hold_all`: from here on a kick sends its task. The holder looks for work after
+    this, so the flags set meanwhile are cleared with the marks: their work is either seen by
+    that look or was done by the run (a kick can come after its change was listed), and a
+    flag left set would make the next kick send nothing."""
+    try:
+        keys = [lock_key(name, key) for key in held] + [flag_key(name, key) for key in held]
+        client().delete(*keys)
+    except redis.RedisError as error:
+        logger.warning("wake-up marks not cleared (they expire on their own): %s", error)
 
 
 class RedisLock:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.sql.subqueries import UpdateQuery
 
@@ -28,14 +27,3 @@ def update_returning_rows(queryset: QuerySet, **values: Any) -> list[Model]:
     statement, params = update_sql(queryset, values)
     manager = queryset.model._default_manager.db_manager(queryset.db)
     return list(manager.raw(f"{statement} RETURNING *", params))
-
-
-def update_returning_exists(queryset: QuerySet, exists: QuerySet, **values: Any) -> bool | None:
-    """`queryset.update(**values)` for one row, returning whether `exists` finds a row, read by
-    the same statement; None when no row was updated."""
-    statement, params = update_sql(queryset, values)
-    subquery, subparams = exists.values("pk")[:1].query.sql_with_params()
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(f"{statement} RETURNING EXISTS ({subquery})", (*params, *subparams))
-        row = cursor.fetchone()
-    return None if row is None else bool(row[0])

@@ -55,36 +55,56 @@ def queue_push(connection_id, *, countdown: float | None = None, queue: str | No
     )
 
 
-# A change's connections are pushed by up to this many tasks, each pushing its share in turn:
-# one task per connection cost a task's overhead nine times over for a wedding's nine systems,
-# one task for all of them made the ninth system wait for the eight before it.
-PUSH_TASKS_PER_CHANGE = 3
-
-
 def queue_fan_out(connection_ids: list, queue: str) -> None:
-    """Tasks pushing these connections, a share each (see tasks.push_connections)."""
+    """One task pushing these connections side by side (see push.push_run).
+
+    One task per connection cost a task's overhead nine times over for a wedding's nine
+    systems; shares of three tasks, each pushing its connections in turn, made systems wait
+    for the ones before them. A run's provider calls now go out together, and its database
+    work is a few statements for all of them, so one task does the whole fan-out: measured at
+    50 changes/s, three such tasks were slower than one (bench/RESULTS.md).
+    """
     from integrations.tasks import push_connections
 
     ids = [str(connection_id) for connection_id in connection_ids]
-    tasks = min(len(ids), PUSH_TASKS_PER_CHANGE)
-    for share in (ids[n::tasks] for n in range(tasks)):
-        push_connections.apply_async(
-            args=[share], kwargs={"queue": queue}, queue=queue, priority=PUSH_PRIORITY
-        )
+    push_connections.apply_async(
+        args=[ids], kwargs={"queue": queue}, queue=queue, priority=PUSH_PRIORITY
+    )
 
 
-def wake_pushers(connection_ids, *, queue: str | None = None) -> None:
-    """Queue push tasks for those of the connections without one waiting to start."""
+class PushWakeups:
+    """A push task's wake-up flags around its run (push.Holding).
+
+    Once it holds leases, a kick for those connections sets the flag and sends no task (each
+    would find the lease held: at 50 changes/s that was three idle tasks per run); the run
+    clears marks and flags as it lets go, then looks for due changes and hands those over.
+    The task clears the flags of all its connections before it lists anything, so a change
+    committed later wakes anew.
+    """
+
+    def taken(self, leased: list[str], ids: list[str]) -> None:
+        from integrations.sync.push import LEASE
+
+        wakeups.hold_all(PUSH_WAKEUP, leased, ids, LEASE.total_seconds())
+
+    def let_go(self, leased: list[str]) -> None:
+        wakeups.let_go_all(PUSH_WAKEUP, leased)
+
+
+def wake_pushers(connection_ids, *, queue: str | None = None, force: bool = False) -> None:
+    """Queue push tasks for those of the connections without one waiting to start (`force`:
+    for all of them, as a holder handing its connections over does)."""
     if queue is None:
         queue = push_queue(wedding_of_pending(connection_ids[0]))
-    wakeups.kick_all(PUSH_WAKEUP, list(connection_ids), lambda fresh: queue_fan_out(fresh, queue))
+    wakeups.kick_all(
+        PUSH_WAKEUP, list(connection_ids), lambda fresh: queue_fan_out(fresh, queue), force=force
+    )
 
 
 def queue_pushes(connection_ids, wedding_id, *, queue: str | None = None) -> None:
-    """Wake the pushers of a change's connections: up to PUSH_TASKS_PER_CHANGE tasks on the
-    wedding's queue, and none for a connection whose push is already queued (`wakeups.kick_all`;
-    a task clears its flags before it lists due changes, so the queued one will push this
-    change)."""
+    """Wake the pushers of a change's connections: one task on the wedding's queue, and none
+    for a connection whose push is queued or at work (`wakeups.kick_all`: a queued task clears
+    its flags before it lists due changes, and a run at work looks again when it lets go)."""
     try:
         wake_pushers(list(connection_ids), queue=queue or push_queue(wedding_id))
     except Exception:  # the broker is down: the change is stored, the sweep will push it

@@ -16,10 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from integrations import services
@@ -27,14 +30,15 @@ from integrations.adapters.base import Change, PushResult
 from integrations.errors import ProviderError
 from integrations.models import Connection, OutboundChange, RecordLink
 from integrations.sync.records import fields_hash, snapshot_of
-from wedsync.live import EventType, broadcast_on_commit
-from wedsync.returning import update_returning_exists, update_returning_rows
+from wedsync.live import EventType, broadcast_all_on_commit, broadcast_on_commit
+from wedsync.returning import update_returning_rows
 
 logger = logging.getLogger(__name__)
 
 BREAKER_THRESHOLD = 5
 LEASE = dt.timedelta(seconds=120)
 LEASE_HELD = "another pusher holds the lease"
+PUSH_BROKE = "push of connection %s failed; the sweep retries it"
 HELD_STATUSES = (
     Connection.Status.PAUSED,
     Connection.Status.REVOKED,
@@ -50,6 +54,23 @@ class PushRun:
     held: str = ""
     more_due: bool = False
     idle: bool = False  # nothing was due
+    error: Exception | None = None  # a bug or an unreachable token endpoint: logged, swept
+
+
+@dataclass
+class Outcome:
+    """What became of one change on the wire; written down on the task's thread."""
+
+    change: OutboundChange
+    link: RecordLink | None
+    result: PushResult | None = None
+    error: ProviderError | None = None
+    waiting: bool = False  # its retry time has not come: it and the rest wait
+    deferred: bool = False  # it needs the task's thread (an OAuth refresh): sent from there
+
+
+class NeedsTaskThread(Exception):
+    """Raised on a sending thread by what needs the database (an OAuth token refresh)."""
 
 
 def backoff(attempt: int, retry_after: float | None = None) -> dt.timedelta:
@@ -58,56 +79,63 @@ def backoff(attempt: int, retry_after: float | None = None) -> dt.timedelta:
     return dt.timedelta(seconds=seconds)
 
 
-def take_lease(connection_id) -> Connection | None:
-    """Take the connection's push lease if it is free and a change is due; the leased
-    connection, read by the same statement (None: no lease taken)."""
-    now = timezone.now()
-    due = due_changes(now).filter(connection_id=OuterRef("pk"))
-    free = (
-        Connection.objects.filter(pk=connection_id)
-        .filter(Q(push_lease_until__isnull=True) | Q(push_lease_until__lt=now))
-        .filter(Exists(due))
-    )
-    leased = update_returning_rows(free, push_lease_until=now + LEASE)
-    return leased[0] if leased else None
-
-
-def release_lease(connection_id, *, succeeded: bool = False) -> bool:
-    """Let the lease go; a run that pushed something notes its last success at the same time.
-    Returns whether changes are due, looked for by the same statement, after the lease is
-    let go: a task that found the lease taken left its change to the holder, and this is the
-    holder's look (see push_connection)."""
-    values = {"push_lease_until": None}
-    if succeeded:
-        values["last_success_at"] = timezone.now()
-    due = update_returning_exists(
-        Connection.objects.filter(pk=connection_id),
-        due_changes().filter(connection_id=connection_id),
-        **values,
-    )
-    return bool(due)
-
-
 def resource_for(connection: Connection, kind: str) -> str:
     return next(name for name, r in connection.spec.resources.items() if r.maps_to == kind)
 
 
+def due_changes(now: dt.datetime | None = None):
+    """Pending changes whose retry time, if any, has come."""
+    return OutboundChange.objects.filter(status=OutboundChange.Status.PENDING).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now or timezone.now())
+    )
+
+
+def due_connection_ids(connection_ids) -> set[str]:
+    """Those of the connections with changes due."""
+    due = due_changes().filter(connection_id__in=connection_ids)
+    return {str(pk) for pk in due.values_list("connection_id", flat=True).distinct()}
+
+
+def take_leases(connection_ids) -> list[Connection]:
+    """Take the push lease of each connection that is free and has a change due; the leased
+    connections, read by the same statement."""
+    now = timezone.now()
+    due = due_changes(now).filter(connection_id=OuterRef("pk"))
+    free = (
+        Connection.objects.filter(pk__in=connection_ids)
+        .filter(Q(push_lease_until__isnull=True) | Q(push_lease_until__lt=now))
+        .filter(Exists(due))
+    )
+    return update_returning_rows(free, push_lease_until=now + LEASE)
+
+
+def release_leases(
+    connections: list[Connection], runs: dict[str, PushRun], holding: Holding | None = None
+) -> set[str]:
+    """Let the leases go (a connection that pushed something notes its last success), then
+    return the ids of those with changes due: a task that found a lease taken left its change
+    to the holder, and this is the holder's look (see push_run)."""
+    now = timezone.now()
+    ids = [c.pk for c in connections]
+    pushed = [c.pk for c in connections if runs[str(c.pk)].sent]
+    if pushed:
+        Connection.objects.filter(pk__in=pushed).update(push_lease_until=None, last_success_at=now)
+    if len(pushed) < len(ids):
+        Connection.objects.filter(pk__in=ids).exclude(pk__in=pushed).update(push_lease_until=None)
+    if holding is not None:
+        holding.let_go([str(pk) for pk in ids])
+    return due_connection_ids(ids)
+
+
 def push_connection(connection_id, *, runs: int | None = None) -> PushRun:
-    """Push every due change of one connection; returns what happened.
-
-    A task that finds the lease taken leaves its change to the holder, which looks for due
-    changes again as it lets the lease go: the change was committed before its task ran, so
-    before the holder let go, so the holder's look finds it (or whoever took the lease in
-    between does). No change waits for the sweep.
-
-    `runs` bounds the leased runs: a Celery task does one and, when changes are still due
-    (`more_due`), hands over to a new task at the back of the queue, so a connection that keeps
-    receiving changes does not hold a worker while the other connections' pushes wait.
-    """
+    """Push every due change of one connection (`runs` bounds the leased runs); returns what
+    happened. An error that is not the provider's answer is raised."""
     total = PushRun()
     done = 0
     while True:
-        run = push_while_leased(connection_id)
+        run = push_run([connection_id])[str(connection_id)]
+        if run.error is not None:
+            raise run.error
         done += 1
         total.sent += run.sent
         total.failed += run.failed
@@ -119,60 +147,218 @@ def push_connection(connection_id, *, runs: int | None = None) -> PushRun:
             return total
 
 
-def due_changes(now: dt.datetime | None = None):
-    """Pending changes whose retry time, if any, has come."""
-    return OutboundChange.objects.filter(status=OutboundChange.Status.PENDING).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now or timezone.now())
-    )
+class Holding(Protocol):
+    """Who must know which connections a run holds (the Celery task's wake-up flags)."""
+
+    def taken(self, leased: list[str], ids: list[str]) -> None:
+        """The leases are taken; nothing is listed yet."""
+
+    def let_go(self, leased: list[str]) -> None:
+        """The leases are let go; the look for due changes comes next."""
 
 
-def has_due_changes(connection_id) -> bool:
-    return due_changes().filter(connection_id=connection_id).exists()
+def push_run(
+    connection_ids, *, holding: Holding | None = None, events: list | None = None
+) -> dict[str, PushRun]:
+    """One leased run for each connection, side by side; what happened, by connection id.
 
+    A change's systems are pushed together: the leases, the pending changes and their record
+    links are each one statement for all of them, the provider calls go out at the same time
+    (threads: a call mostly waits on the network), and each connection's outcomes are written
+    down here, in its order. One connection's bug or outage does not hold back the others.
 
-def push_while_leased(connection_id) -> PushRun:
-    """One run under the lease. The lease is taken only when a change is due, so a task whose
-    change went with an earlier run costs one statement (the run is `idle`)."""
-    connection = take_lease(connection_id)
-    if connection is None:
-        if has_due_changes(connection_id):
-            return PushRun(held=LEASE_HELD)
-        return PushRun(idle=True)  # its change went with an earlier run
-    run = PushRun()
+    A task that finds a lease taken leaves its change to the holder, which looks for due
+    changes again after letting the lease go: the change was committed before its task ran, so
+    before the holder let go, so the holder's look finds it (or whoever took the lease in
+    between does). No change waits for the sweep. A connection with changes still due after
+    its run has `more_due`: the Celery task hands it to a new task at the back of the queue, so
+    a connection that keeps receiving changes does not hold a worker.
+
+    `holding` hears when the leases are taken (before anything is listed) and let go (before
+    the look for due changes). `events`, when given, receives the live events of the
+    successes for the caller to send once it has handed over (see mark_sent).
+    """
+    ids = [str(connection_id) for connection_id in connection_ids]
+    runs = {connection_id: PushRun() for connection_id in ids}
+    leased = take_leases(ids)
+    if holding is not None:
+        holding.taken([str(c.pk) for c in leased], ids)
+    unleased = set(ids) - {str(c.pk) for c in leased}
+    if unleased:
+        due = due_connection_ids(unleased)
+        for connection_id in unleased:
+            if connection_id in due:
+                runs[connection_id].held = LEASE_HELD
+            else:
+                runs[connection_id].idle = True  # its change went with an earlier run
+    if not leased:
+        return runs
     try:
-        if connection.status in HELD_STATUSES:
-            run.held = f"connection {connection.status}"
-        elif connection.circuit_open_until and connection.circuit_open_until > timezone.now():
-            run.retry_at, run.held = connection.circuit_open_until, "circuit open"
-        else:
-            push_due(connection, run)
+        ready = [c for c in leased if may_push(c, runs[str(c.pk)])]
+        write_down(send_all(plan(ready), runs), runs, events)
     finally:
-        run.more_due = release_lease(connection.pk, succeeded=run.sent > 0)
-    return run
+        due = release_leases(leased, runs, holding)
+        for connection in leased:
+            run = runs[str(connection.pk)]
+            run.more_due = str(connection.pk) in due and not run.held and run.retry_at is None
+    return runs
 
 
-def push_due(connection: Connection, run: PushRun) -> None:
-    """Push the connection's pending changes in order, counting into `run`."""
-    adapter = services.adapter_for(connection)
+def may_push(connection: Connection, run: PushRun) -> bool:
+    if connection.status in HELD_STATUSES:
+        run.held = f"connection {connection.status}"
+        return False
+    if connection.circuit_open_until and connection.circuit_open_until > timezone.now():
+        run.retry_at, run.held = connection.circuit_open_until, "circuit open"
+        return False
+    return True
+
+
+def record_of(change: OutboundChange) -> tuple:
+    return change.connection_id, change.kind, change.object_id
+
+
+def plan(connections: list[Connection]) -> dict[Connection, list[tuple]]:
+    """Each connection's changes worth pushing, oldest first, with their record links."""
+    if not connections:
+        return {}
+    by_id = {c.pk: c for c in connections}
     pending = OutboundChange.objects.filter(
-        connection=connection, status=OutboundChange.Status.PENDING
+        connection__in=connections, status=OutboundChange.Status.PENDING
     ).order_by("id")
-    for change in without_superseded(list(pending)):
-        if change.next_attempt_at and change.next_attempt_at > timezone.now():
-            run.retry_at = change.next_attempt_at
-            break  # later changes wait: order per connection is kept
-        link = linked_record(connection, change)
+    keep = without_superseded(list(pending))
+    links: dict[tuple, RecordLink] = {}
+    if keep:
+        candidates = RecordLink.objects.filter(
+            connection__in=connections, object_id__in={change.object_id for change in keep}
+        ).order_by("id")
+        for link in candidates:
+            links.setdefault((link.connection_id, link.resource, link.object_id), link)
+    plans: dict[Connection, list[tuple]] = {c: [] for c in connections}
+    for change in keep:
+        connection = by_id[change.connection_id]
+        key = (connection.pk, resource_for(connection, change.kind), change.object_id)
+        plans[connection].append((change, links.get(key)))
+    return {c: changes for c, changes in plans.items() if changes}
+
+
+PUSH_THREADS = 8
+_threads: ThreadPoolExecutor | None = None
+
+
+def sending_threads() -> ThreadPoolExecutor:
+    """This process's sending threads, started on first use (after a Celery worker forks)."""
+    global _threads
+    if _threads is None:
+        _threads = ThreadPoolExecutor(max_workers=PUSH_THREADS, thread_name_prefix="push")
+    return _threads
+
+
+def send_all(
+    plans: dict[Connection, list[tuple]], runs: dict[str, PushRun]
+) -> dict[Connection, list[Outcome]]:
+    """Each connection's changes on the wire, in order; the connections side by side."""
+    adapters = {}
+    for connection in plans:
+        try:
+            adapters[connection] = confined(services.adapter_for(connection))
+        except Exception as error:  # a token that cannot be refreshed, a bug: theirs alone
+            logger.exception(PUSH_BROKE, connection.pk)
+            runs[str(connection.pk)].error = error
+    outcomes: dict[Connection, list[Outcome]] = {}
+    if len(adapters) == 1:
+        ((connection, adapter),) = adapters.items()
+        outcomes[connection] = send(adapter, connection, plans[connection])
+    else:
+        futures = {
+            connection: sending_threads().submit(send, adapter, connection, plans[connection])
+            for connection, adapter in adapters.items()
+        }
+        for connection, future in futures.items():
+            try:
+                outcomes[connection] = future.result()
+            except Exception as error:
+                logger.exception(PUSH_BROKE, connection.pk)
+                runs[str(connection.pk)].error = error
+    for connection, done in outcomes.items():
+        if done and done[-1].deferred:  # go on here, where the token can be refreshed
+            outcomes[connection] = done[:-1] + send(
+                adapters[connection], connection, plans[connection][len(done) - 1 :]
+            )
+    return outcomes
+
+
+def confined(adapter):
+    """The adapter, with its OAuth refresh (which writes the new token) refused off the task's
+    thread: a sending thread hands that change back instead (`Outcome.deferred`)."""
+    refresh = adapter.refresh_credentials
+    if refresh is None:
+        return adapter
+    owner = threading.get_ident()
+
+    def refresh_on_the_task_thread():
+        if threading.get_ident() != owner:
+            raise NeedsTaskThread
+        return refresh()
+
+    adapter.refresh_credentials = refresh_on_the_task_thread
+    return adapter
+
+
+def send(adapter, connection: Connection, changes: list[tuple]) -> list[Outcome]:
+    """One connection's changes to its provider, in order, with no database access: a
+    retryable failure or a change waiting for its retry time stops the sequence (later
+    changes wait: order per connection is kept); a permanent failure does not."""
+    now = timezone.now()
+    outcomes = []
+    for change, link in changes:
+        if change.next_attempt_at and change.next_attempt_at > now:
+            outcomes.append(Outcome(change, link, waiting=True))
+            break
         try:
             result = push_one(adapter, connection, change, link)
         except ProviderError as error:
+            outcomes.append(Outcome(change, link, error=error))
             if error.retryable:
-                run.retry_at = schedule_retry(connection, change, error)
                 break
-            fail(connection, change, error)
-            run.failed += 1
             continue
-        mark_sent(connection, change, result, link)
-        run.sent += 1
+        except NeedsTaskThread:
+            outcomes.append(Outcome(change, link, deferred=True))
+            break
+        outcomes.append(Outcome(change, link, result=result))
+    return outcomes
+
+
+def write_down(
+    outcomes: dict[Connection, list[Outcome]], runs: dict[str, PushRun], events: list | None
+) -> None:
+    """Record the outcomes: every success of the run together (mark_sent), then each
+    connection's failures in its order: a retry scheduled, or failed for good."""
+    sent = []
+    for connection, done in outcomes.items():
+        run = runs[str(connection.pk)]
+        for outcome in done:
+            if outcome.waiting:
+                run.retry_at = outcome.change.next_attempt_at
+                break
+            if outcome.error is None:
+                sent.append((connection, outcome))
+                run.sent += 1
+    mark_sent(sent, events)
+    for connection, done in outcomes.items():
+        run = runs[str(connection.pk)]
+        try:
+            for outcome in done:
+                if outcome.error is None:
+                    continue
+                if outcome.error.retryable:
+                    run.retry_at = schedule_retry(connection, outcome.change, outcome.error)
+                    break
+                fail(connection, outcome.change, outcome.error)
+                run.failed += 1
+        except Exception as error:  # one connection's bug must not keep the others back
+            logger.exception(PUSH_BROKE, connection.pk)
+            run.error = error
 
 
 def without_superseded(changes: list[OutboundChange]) -> list[OutboundChange]:
@@ -186,11 +372,11 @@ def without_superseded(changes: list[OutboundChange]) -> list[OutboundChange]:
     the later ones would jump its backoff.
     """
     now = timezone.now()
-    latest = {(change.kind, change.object_id): change.pk for change in changes}
+    latest = {record_of(change): change.pk for change in changes}
     keep, superseded = [], []
     for change in changes:
         waiting = change.next_attempt_at is not None and change.next_attempt_at > now
-        if latest[change.kind, change.object_id] != change.pk and not waiting:
+        if latest[record_of(change)] != change.pk and not waiting:
             superseded.append(change.pk)
         else:
             keep.append(change)
@@ -199,13 +385,6 @@ def without_superseded(changes: list[OutboundChange]) -> list[OutboundChange]:
             pk__in=superseded, status=OutboundChange.Status.PENDING
         ).update(status=OutboundChange.Status.SUPERSEDED)
     return keep
-
-
-def linked_record(connection: Connection, change: OutboundChange) -> RecordLink | None:
-    resource = resource_for(connection, change.kind)
-    return RecordLink.objects.filter(
-        connection=connection, resource=resource, object_id=change.object_id
-    ).first()
 
 
 def push_one(
@@ -256,32 +435,25 @@ def needs_recovery(connection: Connection) -> bool:
     )
 
 
-def mark_sent(
-    connection: Connection,
-    change: OutboundChange,
-    result: PushResult | None,
-    link: RecordLink | None = None,
-) -> None:
-    """Record a push the provider accepted: the link to its record, then the change as sent.
+def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = None) -> None:
+    """Record pushes the providers accepted: their record links, then the changes as sent.
 
-    Two statements in the usual case, each its own transaction: a crash between them leaves
-    the change pending with its link already current, and pushing it again is the same write
-    with the current etag. A new link is made under a row lock; the connection row is written
-    only when a success has something to clear, and its last success once per run
-    (release_lease).
+    A fan-out's links all take the same state (one change, one record), so they are written
+    by one UPDATE per record, only the versions (etags) differing; the changes by one UPDATE.
+    Each is its own transaction: a crash between them leaves the changes pending with their
+    links already current, and pushing again is the same write with the current etag. A new
+    link is made under a row lock; a connection row is written only when a success has
+    something to clear, and its last success once per run (release_leases). The live events
+    go to `run_events` when given (sent by the caller once the run is handed over), else now.
     """
+    if not sent:
+        return
     now = timezone.now()
-    if result is not None:
-        deleted = change.action == OutboundChange.Action.DELETE
-        snapshot = {} if deleted else snapshot_of(change.fields)
-        values = {
-            "object_id": change.object_id,
-            "snapshot": snapshot,
-            "fields_hash": fields_hash(snapshot, deleted),
-            "deleted": deleted,
-        }
-        if result.version:
-            values["version"] = result.version
+    by_state: dict[tuple, list[tuple[RecordLink, str | None]]] = {}
+    for connection, outcome in sent:
+        change, result, link = outcome.change, outcome.result, outcome.link
+        if result is None:
+            continue  # a deletion of what never reached the provider
         if link is None or link.external_id != result.external_id:
             with transaction.atomic():
                 link, _ = RecordLink.objects.select_for_update().get_or_create(
@@ -290,35 +462,62 @@ def mark_sent(
                     external_id=result.external_id,
                     defaults={"kind": change.kind},
                 )
-        RecordLink.objects.filter(pk=link.pk).update(**values, updated_at=now)
+        deleted = change.action == OutboundChange.Action.DELETE
+        snapshot = {} if deleted else snapshot_of(change.fields)
+        state = (change.object_id, fields_hash(snapshot, deleted), deleted)
+        by_state.setdefault(state, []).append((link, result.version, snapshot))
         change.external_id = result.external_id
-    change.status = OutboundChange.Status.SENT
-    change.sent_at = now
-    change.attempts += 1
-    change.last_error = ""
-    change.save(update_fields=["status", "sent_at", "attempts", "last_error", "external_id"])
-    if needs_recovery(connection):
-        connection.refresh_from_db(fields=["consecutive_failures", "status", "circuit_open_until"])
-        connection.record_success()
-        connection.circuit_open_until = None
-        connection.save(
-            update_fields=[
-                "last_success_at",
-                "consecutive_failures",
-                "status",
-                "circuit_open_until",
-            ]
+    for (object_id, digest, deleted), links in by_state.items():
+        versions = [When(pk=link.pk, then=Value(v)) for link, v, _ in links if v]
+        RecordLink.objects.filter(pk__in=[link.pk for link, _, _ in links]).update(
+            object_id=object_id,
+            snapshot=links[0][2],
+            fields_hash=digest,
+            deleted=deleted,
+            updated_at=now,
+            **({"version": Case(*versions, default=F("version"))} if versions else {}),
         )
-    broadcast_on_commit(
-        change.wedding_id,
-        EventType.SYNC_PUSH_SUCCEEDED,
-        {
-            "connection": str(connection.pk),
-            "provider": connection.provider,
-            "kind": change.kind,
-            "id": str(change.object_id),
-            "action": change.action,
-        },
+    changes = [outcome.change for _, outcome in sent]
+    OutboundChange.objects.filter(pk__in=[change.pk for change in changes]).update(
+        status=OutboundChange.Status.SENT,
+        sent_at=now,
+        attempts=F("attempts") + 1,
+        last_error="",
+        external_id=Case(
+            *(When(pk=change.pk, then=Value(change.external_id)) for change in changes),
+            default=F("external_id"),
+        ),
+    )
+    for connection in {connection for connection, _ in sent}:
+        if needs_recovery(connection):
+            recovered(connection)
+    events = [
+        (
+            outcome.change.wedding_id,
+            EventType.SYNC_PUSH_SUCCEEDED,
+            {
+                "connection": str(connection.pk),
+                "provider": connection.provider,
+                "kind": outcome.change.kind,
+                "id": str(outcome.change.object_id),
+                "action": outcome.change.action,
+            },
+        )
+        for connection, outcome in sent
+    ]
+    if run_events is not None:
+        run_events.extend(events)
+    else:
+        broadcast_all_on_commit(events)
+
+
+def recovered(connection: Connection) -> None:
+    """A success after failures: clear them, the error status and the circuit."""
+    connection.refresh_from_db(fields=["consecutive_failures", "status", "circuit_open_until"])
+    connection.record_success()
+    connection.circuit_open_until = None
+    connection.save(
+        update_fields=["last_success_at", "consecutive_failures", "status", "circuit_open_until"]
     )
 
 

@@ -111,19 +111,45 @@ def test_kick_all_clears_the_flags_of_a_send_that_failed(key):
     assert wakeups.kick_all("t", [key], lambda _keys: None) == [key]
 
 
-def test_a_changes_connections_are_shared_out_over_at_most_three_push_tasks(monkeypatch):
+def test_a_changes_connections_go_to_one_push_task_on_the_weddings_queue(monkeypatch):
     from integrations.sync import dispatch
     from integrations.tasks import push_connections
 
     sent = []
     monkeypatch.setattr(
-        push_connections, "apply_async", lambda args, kwargs, queue, priority: sent.append(args[0])
+        push_connections,
+        "apply_async",
+        lambda args, kwargs, queue, priority: sent.append((args[0], kwargs["queue"], queue)),
     )
     ids = [uuid.uuid4() for _ in range(7)]
-    dispatch.queue_fan_out(ids, "sync")
-    assert [len(share) for share in sent] == [3, 2, 2]
-    assert sorted(i for share in sent for i in share) == sorted(str(i) for i in ids)
+    dispatch.queue_fan_out(ids, "priority")
+    assert sent == [([str(i) for i in ids], "priority", "priority")]
 
-    sent.clear()
-    dispatch.queue_fan_out(ids[:2], "sync")
-    assert sent == [[str(ids[0])], [str(ids[1])]]  # two systems: pushed side by side
+
+def test_while_a_holder_holds_kicks_send_nothing_and_its_hand_over_is_sent(key):
+    """A push run holds its connections (the lease lives in the database): changes meanwhile
+    send no task, which would only find the lease held; the holder hands over when done."""
+    other = uuid.uuid4().hex
+    wakeups.kick("t", key, lambda: None)  # the task that is about to run was sent for this
+    wakeups.hold_all("t", [key], [key, other], seconds=60)
+    assert not wakeups.pending("t", key)  # cleared before anything is listed
+    sent = []
+    assert wakeups.kick_all("t", [key, other], sent.append) == [other]
+    assert sent == [[other]]  # the held one only has its flag set
+    assert wakeups.pending("t", key)
+
+    wakeups.let_go_all("t", [key])  # it looks for due work next, and hands that over
+    assert not wakeups.pending("t", key)
+    assert wakeups.kick_all("t", [key], sent.append, force=True) == [key]  # the hand-over
+    assert sent == [[other], [key]]
+
+
+def test_a_kick_during_a_hold_whose_change_went_with_the_run_leaves_no_flag_behind(key):
+    """The change was listed and pushed by the run, then its kick came: nothing is due after
+    the run, so nothing is handed over, and the next change must still wake a task."""
+    wakeups.hold_all("t", [key], [key], seconds=60)
+    assert wakeups.kick_all("t", [key], lambda _: None) == []  # held: flag only
+    wakeups.let_go_all("t", [key])
+    sent = []
+    assert wakeups.kick_all("t", [key], sent.append) == [key]
+    assert sent == [[key]]

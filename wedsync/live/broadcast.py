@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -34,28 +35,45 @@ def broadcast(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> 
     Live updates are a convenience on top of stored data, so a channel-layer failure is logged
     and reported as False rather than failing the change that caused it.
     """
-    event_type = EventType(event_type)  # unknown types are a programming error
+    return broadcast_all([(wedding_id, event_type, data)])
+
+
+def broadcast_all(events: list[tuple[Any, EventType | str, dict[str, Any]]]) -> bool:
+    """`broadcast` for several (wedding id, type, data) events, sent side by side: one wait on
+    the layer's loop instead of one per event (a fan-out tells of each system it reached)."""
+    messages = [message(*event) for event in events]  # unknown types: a programming error
+    try:
+        run_on_layer_loop(send_all, messages)
+    except Exception:
+        kinds = sorted({m["event"]["type"] for _, m in messages})
+        logger.warning("live broadcast of %s failed", ", ".join(kinds), exc_info=True)
+        return False
+    return True
+
+
+def message(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> tuple[str, dict]:
+    """The group and the layer message of one event."""
     event = {
-        "type": event_type.value,
+        "type": EventType(event_type).value,
         "wedding": str(wedding_id),
         "data": _plain(data),
         "sent_at": timezone.now().isoformat(),
     }
-    try:
-        run_on_layer_loop(
-            get_channel_layer().group_send,
-            wedding_group(wedding_id),
-            {"type": "wedding.event", "event": event},
-        )
-    except Exception:
-        logger.warning(
-            "live broadcast of %s for wedding %s failed", event_type, wedding_id, exc_info=True
-        )
-        return False
-    return True
+    return wedding_group(wedding_id), {"type": "wedding.event", "event": event}
+
+
+async def send_all(messages: list[tuple[str, dict]]) -> None:
+    layer = get_channel_layer()
+    await asyncio.gather(*(layer.group_send(group, body) for group, body in messages))
 
 
 def broadcast_on_commit(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> None:
     """Broadcast after the transaction commits: no socket hears of a rolled-back change."""
     EventType(event_type)
     transaction.on_commit(lambda: broadcast(wedding_id, event_type, data))
+
+
+def broadcast_all_on_commit(events: list[tuple[Any, EventType | str, dict[str, Any]]]) -> None:
+    for _, event_type, _ in events:
+        EventType(event_type)
+    transaction.on_commit(lambda: broadcast_all(events))

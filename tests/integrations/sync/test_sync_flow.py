@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import uuid
 import zoneinfo
 
@@ -234,30 +235,52 @@ def test_changes_while_a_push_is_queued_ride_on_that_task(
     assert len(held) == 2
 
 
-def test_one_connections_failure_does_not_hold_back_the_others_in_a_fan_out(
+def test_a_fan_out_pushes_side_by_side_and_one_connections_bug_holds_back_no_other(
     team, google, linked, monkeypatch, django_capture_on_commit_callbacks
 ):
+    """Two calendars take the change in one run, their calls on the wire at the same time; a
+    bug while pushing to a third (on its sending thread) is its own: logged, swept later."""
+    from integrations.models import Connection
     from integrations.sync import push
     from wedsync.changes import record_change
     from wedsync.live import EventType
 
     calendar, _, _ = linked
+    google.add_calendar("team@everafter.example", summary="Team")
+    second, broken = (
+        Connection.objects.create(
+            organization=team.planner_org,
+            provider="google_calendar",
+            credentials=calendar.credentials,
+            config={"calendar_id": calendar_id},
+            status=Connection.Status.ACTIVE,
+        )
+        for calendar_id in ("team@everafter.example", "primary")
+    )
     item = TimelineItemFactory(wedding=team.wedding, title="Ceremony", ends_at=None)
     with django_capture_on_commit_callbacks(execute=False):
         record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
-    broken = "00000000-0000-0000-0000-000000000001"
-    real = push.push_connection
+    real_push_one, threads = push.push_one, set()
 
-    def push_connection_with_a_bug(connection_id, **kw):
-        if str(connection_id) == broken:
+    def push_one_with_a_bug(adapter, connection, change, link):
+        threads.add(threading.current_thread().name)
+        if connection.pk == broken.pk:
             raise RuntimeError("a bug in one adapter")
-        return real(connection_id, **kw)
+        return real_push_one(adapter, connection, change, link)
 
-    monkeypatch.setattr(push, "push_connection", push_connection_with_a_bug)
-    result = push_connections.apply(args=[[broken, str(calendar.pk)]]).get()
+    monkeypatch.setattr(push, "push_one", push_one_with_a_bug)
+    ids = [str(broken.pk), str(calendar.pk), str(second.pk)]
+    result = push_connections.apply(args=[ids]).get()
 
-    assert result == "error; sent 1, failed 0"
+    assert result == "error; sent 1, failed 0; sent 1, failed 0"
     assert google_event(google, item.pk)["summary"] == "Ceremony"
+    assert google.event("team@everafter.example", uuid.UUID(str(item.pk)).hex)["summary"] == (
+        "Ceremony"
+    )
+    assert all(name.startswith("push") for name in threads)  # the sending threads
+    statuses = dict(OutboundChange.objects.values_list("connection_id", "status"))
+    assert statuses == {broken.pk: "pending", calendar.pk: "sent", second.pk: "sent"}
+    assert not Connection.objects.filter(push_lease_until__isnull=False).exists()
 
 
 def test_a_change_that_came_from_google_is_not_pushed_back_to_it(team, linked):
@@ -300,7 +323,7 @@ def test_a_worker_killed_mid_push_completes_the_push_once_after_restart(
         raise WorkerKilled
 
     monkeypatch.setattr(push, "mark_sent", die)
-    monkeypatch.setattr(push, "release_lease", lambda *a, **k: None)  # no finally on -9
+    monkeypatch.setattr(push, "release_leases", lambda *a, **k: set())  # no finally on -9
     with pytest.raises(WorkerKilled):
         push_connection.apply(args=[str(calendar.pk)])
     assert google_event(google, item.pk)["summary"] == "Ceremony"  # the provider has it...
@@ -324,6 +347,7 @@ def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
     """The second change commits while the first is on the wire; its own task finds the lease
     taken and leaves, and the holder, seeing it due after its run, hands it to a new task at
     once (eager here): no wait for a retry or the sweep."""
+    from integrations import wakeups
     from integrations.sync import dispatch, push
     from wedsync.changes import record_change
     from wedsync.live import EventType
@@ -335,7 +359,7 @@ def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
     with django_capture_on_commit_callbacks(execute=False):
         record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(first.pk)})
     real_push_one = push.push_one
-    meanwhile = []
+    meanwhile, kicked = [], []
 
     def push_one_while_another_change_arrives(adapter, connection, change, link):
         result = real_push_one(adapter, connection, change, link)
@@ -345,6 +369,9 @@ def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
                     team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(second.pk)}
                 )
             meanwhile.append(push_connection.apply(args=[str(calendar.pk)]).get())
+            # While the holder is at work a change's kick sends no task (it would find the
+            # lease held): the holder looks again when it lets go.
+            kicked.append(wakeups.kick_all(dispatch.PUSH_WAKEUP, [calendar.pk], lambda _: None))
         return result
 
     monkeypatch.setattr(push, "push_one", push_one_while_another_change_arrives)
@@ -359,7 +386,8 @@ def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
     result = push_connection.apply(args=[str(calendar.pk)]).get()
     assert result == "sent 1, failed 0, more to come"
     assert meanwhile == ["sent 0, failed 0, another pusher holds the lease"]
-    assert handed_over == [str(calendar.pk)]
+    assert kicked == [[]]
+    assert handed_over == [str(calendar.pk)]  # sent although the flag was set
     assert set(OutboundChange.objects.values_list("status", flat=True)) == {"sent"}
     assert google_event(google, second.pk)["summary"] == "Dinner"
 
