@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -78,37 +79,47 @@ def push_connection(connection_id: str, queue: str | None = None) -> str:
     return push_connections([connection_id], queue)
 
 
+PUSH_TASK_SECONDS = 1.0  # then hand over: other weddings' pushes get their turn
+
+
 @shared_task(acks_late=True)
 def push_connections(connection_ids: list[str], queue: str | None = None) -> str:
-    """One leased run for the connections, side by side (push.push_run): a change fans out to
-    every system in one task. A retry is scheduled for what could not go yet, and connections
-    with changes still due after their run go to a new task at the back of the queue."""
+    """Leased runs for the connections, side by side (push.push_run): a change fans out to
+    every system in one task. A retry is scheduled for what could not go yet; connections with
+    changes still due after a run are run again (changes keep coming during a busy day), for
+    up to PUSH_TASK_SECONDS, then go to a new task at the back of the queue."""
     from integrations.sync import push
     from integrations.sync.dispatch import PushWakeups, queue_push, wake_pushers
     from wedsync.live.broadcast import broadcast_all
 
-    events: list = []
-    runs = push.push_run(connection_ids, holding=PushWakeups(), events=events)
-    summaries, more = [], []
-    for connection_id in connection_ids:
-        run = runs[str(connection_id)]
-        if run.error is not None:
-            summaries.append("error")
-            continue
-        # A held lease needs nothing from us: its holder looks again before it is done.
-        if run.retry_at is not None and run.held != push.LEASE_HELD:
-            delay = max(0.0, (run.retry_at - timezone.now()).total_seconds())
-            queue_push(connection_id, countdown=delay, queue=queue)
-        elif run.more_due:
-            more.append(connection_id)
-        held = f", {run.held}" if run.held else ""
-        summaries.append(f"sent {run.sent}, failed {run.failed}{held}")
-    if more:
-        wake_pushers(more, queue=queue, force=True)  # a change's kick may have sent nothing
-    if events:  # after the hand-over: the next run need not wait for the sockets
-        broadcast_all(events)
-    summary = "; ".join(summaries)
-    return summary + (", more to come" if more else "")
+    started = time.monotonic()
+    ids, summaries = list(connection_ids), []
+    while True:
+        events: list = []
+        runs = push.push_run(ids, holding=PushWakeups(), events=events)
+        if events:  # told while the next run goes on
+            broadcast_all(events, wait=False)
+        more, said = [], []
+        for connection_id in ids:
+            run = runs[str(connection_id)]
+            if run.error is not None:
+                said.append("error")
+                continue
+            # A held lease needs nothing from us: its holder looks again before it is done.
+            if run.retry_at is not None and run.held != push.LEASE_HELD:
+                delay = max(0.0, (run.retry_at - timezone.now()).total_seconds())
+                queue_push(connection_id, countdown=delay, queue=queue)
+            elif run.more_due:
+                more.append(connection_id)
+            held = f", {run.held}" if run.held else ""
+            said.append(f"sent {run.sent}, failed {run.failed}{held}")
+        summaries.append("; ".join(said))
+        if not more:
+            return " | ".join(summaries)
+        if time.monotonic() - started > PUSH_TASK_SECONDS:
+            wake_pushers(more, queue=queue, force=True)  # a kick meanwhile may have sent nothing
+            return " | ".join(summaries) + ", more to come"
+        ids = more
 
 
 @shared_task

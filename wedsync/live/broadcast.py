@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .events import EventType
-from .layer_loop import run_on_layer_loop
+from .layer_loop import run_on_layer_loop, send_soon
 
 logger = logging.getLogger(__name__)
 _encoder = DjangoJSONEncoder()
@@ -38,17 +38,26 @@ def broadcast(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> 
     return broadcast_all([(wedding_id, event_type, data)])
 
 
-def broadcast_all(events: list[tuple[Any, EventType | str, dict[str, Any]]]) -> bool:
+def broadcast_all(
+    events: list[tuple[Any, EventType | str, dict[str, Any]]], *, wait: bool = True
+) -> bool:
     """`broadcast` for several (wedding id, type, data) events, sent side by side: one wait on
-    the layer's loop instead of one per event (a fan-out tells of each system it reached)."""
+    the layer's loop instead of one per event (a fan-out tells of each system it reached).
+    `wait=False` hands them to the loop and returns at once (a failure is still logged)."""
     messages = [message(*event) for event in events]  # unknown types: a programming error
+    kinds = ", ".join(sorted({m["event"]["type"] for _, m in messages}))
+    if not wait:
+        send_soon(send_all(messages), on_error=lambda: logger.warning(FAILED, kinds))
+        return True
     try:
         run_on_layer_loop(send_all, messages)
     except Exception:
-        kinds = sorted({m["event"]["type"] for _, m in messages})
-        logger.warning("live broadcast of %s failed", ", ".join(kinds), exc_info=True)
+        logger.warning(FAILED, kinds, exc_info=True)
         return False
     return True
+
+
+FAILED = "live broadcast of %s failed"
 
 
 def message(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> tuple[str, dict]:

@@ -47,3 +47,14 @@ def run_on_layer_loop(
     except TimeoutError:
         future.cancel()
         raise
+
+
+def send_soon(coroutine: Awaitable[Any], *, on_error: Callable[[], None]) -> None:
+    """Run `coroutine` on the layer's loop without waiting for it; `on_error` if it fails."""
+    future = asyncio.run_coroutine_threadsafe(coroutine, _layer_loop())
+
+    def done(finished) -> None:
+        if not finished.cancelled() and finished.exception() is not None:
+            on_error()
+
+    future.add_done_callback(done)

@@ -341,13 +341,28 @@ def test_a_worker_killed_mid_push_completes_the_push_once_after_restart(
     assert listed["status"] == "confirmed"
 
 
+@pytest.mark.parametrize(
+    ("budget", "summary", "hand_over"),
+    [
+        (1.0, "sent 1, failed 0 | sent 1, failed 0", False),  # the holder runs again
+        (-1.0, "sent 1, failed 0, more to come", True),  # its time is up: a new task
+    ],
+)
 def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
-    team, google, linked, monkeypatch, django_capture_on_commit_callbacks
+    team,
+    google,
+    linked,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+    budget,
+    summary,
+    hand_over,
 ):
     """The second change commits while the first is on the wire; its own task finds the lease
-    taken and leaves, and the holder, seeing it due after its run, hands it to a new task at
-    once (eager here): no wait for a retry or the sweep."""
-    from integrations import wakeups
+    taken and leaves, and the holder, seeing it due after its run, runs again or, when its
+    time is up, hands it to a new task at once (eager here): no wait for a retry or the sweep.
+    """
+    from integrations import tasks, wakeups
     from integrations.sync import dispatch, push
     from wedsync.changes import record_change
     from wedsync.live import EventType
@@ -383,11 +398,13 @@ def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
         real_wake_pushers(connection_ids, **kw)
 
     monkeypatch.setattr(dispatch, "wake_pushers", wake_pushers)
+    monkeypatch.setattr(tasks, "PUSH_TASK_SECONDS", budget)
     result = push_connection.apply(args=[str(calendar.pk)]).get()
-    assert result == "sent 1, failed 0, more to come"
+    assert result == summary
     assert meanwhile == ["sent 0, failed 0, another pusher holds the lease"]
     assert kicked == [[]]
-    assert handed_over == [str(calendar.pk)]  # sent although the flag was set
+    # Handed over although the flag was set (the kick above set it).
+    assert handed_over == ([str(calendar.pk)] if hand_over else [])
     assert set(OutboundChange.objects.values_list("status", flat=True)) == {"sent"}
     assert google_event(google, second.pk)["summary"] == "Dinner"
 
