@@ -55,3 +55,27 @@ def insert_unless_exists(
         cursor.execute(sql, params, prepare=True)
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def upsert_locked(
+    model: type[models.Model], values: dict[str, Any], unique: tuple[str, ...]
+) -> tuple[models.Model, bool]:
+    """The row whose `unique` fields are `values`', inserted from `values` when missing, locked
+    until the transaction ends either way; and whether it was inserted (its `created_at` is
+    ours). One statement: INSERT ... ON CONFLICT DO UPDATE with a no-op assignment (which
+    takes the row lock) RETURNING the row. Reading first cost a round trip for each new row,
+    inserting first one for each existing row.
+    """
+    meta = model._meta
+    fields = [meta.get_field(name) for name in values]
+    quote = db.ops.quote_name
+    key = quote(meta.get_field(unique[0]).column)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unique)}) "
+        f"DO UPDATE SET {key} = EXCLUDED.{key} RETURNING *"
+    )
+    params = [field.get_db_prep_save(values[field.name], db) for field in fields]
+    (row,) = model._default_manager.raw(sql, params)
+    return row, row.created_at == values["created_at"]

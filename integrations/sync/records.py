@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.adapters.base import ExternalRecord
-from integrations.inserts import insert_unless_exists
+from integrations.inserts import upsert_locked
 from integrations.models import Connection, RecordLink
 
 CREATED, UPDATED, UNCHANGED, STALE = "created", "updated", "unchanged", "stale"
@@ -68,19 +68,8 @@ def store_record(
 def locked_link(
     connection: Connection, record: ExternalRecord, modified: dt.datetime | None, digest: str
 ) -> tuple[RecordLink, bool]:
-    """The record's link, row-locked until the caller's transaction ends, and whether it is new.
-
-    Most records arrive again and again (every edit of a timeline item), so the link is read
-    FOR UPDATE first: one round trip when it exists. A new one is made by one INSERT ... ON
-    CONFLICT DO NOTHING (the insert holds its row lock); when someone else inserted it in the
-    meantime, their row is read FOR UPDATE, which waits for their transaction.
-    """
-    existing = RecordLink.objects.select_for_update().filter(
-        connection=connection, resource=record.resource, external_id=record.external_id
-    )
-    link = existing.first()
-    if link is not None:
-        return link, False
+    """The record's link, row-locked until the caller's transaction ends, and whether it is new:
+    one INSERT ... ON CONFLICT DO UPDATE ... RETURNING (integrations.inserts.upsert_locked)."""
     now = timezone.now()
     values = {
         "connection": connection.pk,
@@ -96,11 +85,8 @@ def locked_link(
         "created_at": now,
         "updated_at": now,
     }
-    unique = ("connection", "resource", "external_id")
-    pk = insert_unless_exists(RecordLink, values, unique=unique)
-    if pk is None:
-        return existing.get(), False
-    names = ["id", *(RecordLink._meta.get_field(name).attname for name in values)]
-    link = RecordLink.from_db(None, names, [pk, *values.values()])
+    link, created = upsert_locked(
+        RecordLink, values, unique=("connection", "resource", "external_id")
+    )
     link.connection = connection
-    return link, True
+    return link, created
