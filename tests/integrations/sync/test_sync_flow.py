@@ -472,3 +472,39 @@ def test_wedding_day_pushes_and_their_retries_use_the_priority_queue_behind_inbo
     dispatch.queue_push(calendar.pk, countdown=30)  # a retry: no wedding given
     assert sent[0]["queue"] == queues.PRIORITY
     assert sent[0]["priority"] > 0  # inbound events (priority 0) go first
+
+
+def test_a_token_refresh_needed_on_a_sending_thread_is_done_on_the_tasks_thread(
+    team, google, linked, django_capture_on_commit_callbacks
+):
+    """Google answers 401 to both calendars' calls on their sending threads: the refresh
+    writes the new token, so each change is handed back and sent again from the task's
+    thread, where the database is."""
+    from integrations.models import Connection
+    from integrations.sync import push
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    calendar, _, _ = linked
+    google.add_calendar("team@everafter.example", summary="Team")
+    second = Connection.objects.create(
+        organization=team.planner_org,
+        provider="google_calendar",
+        credentials=calendar.credentials,
+        config={"calendar_id": "team@everafter.example"},
+        status=Connection.Status.ACTIVE,
+    )
+    item = TimelineItemFactory(wedding=team.wedding, title="Ceremony", ends_at=None)
+    with django_capture_on_commit_callbacks(execute=False):
+        record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
+    stale = calendar.credentials["access_token"]
+    google.expire_access_token(stale)
+
+    runs = push.push_run([calendar.pk, second.pk])
+
+    assert [(run.sent, run.error) for run in runs.values()] == [(1, None), (1, None)]
+    for calendar_id in ("primary", "team@everafter.example"):
+        assert google.event(calendar_id, uuid.UUID(str(item.pk)).hex)["summary"] == "Ceremony"
+    for connection in (calendar, second):
+        connection.refresh_from_db()
+        assert connection.credentials["access_token"] != stale
