@@ -177,6 +177,9 @@ class TimelineSyncRequest(serializers.Serializer):
     items = TimelineItemInput(many=True)
 
 
+PUSH_BROKE = "the push failed here; it is retried later"
+
+
 class TimelineSyncView(APIView):
     @extend_schema(
         summary="Update a wedding's timeline and push it to every connected system",
@@ -217,15 +220,17 @@ class TimelineSyncView(APIView):
                 )
                 record_change(wedding.pk, event, {"id": str(item.pk), "title": item.title})
         results = []
-        for connection in subscribers(wedding.pk, "timeline_item"):
+        connections = subscribers(wedding.pk, "timeline_item")
+        runs = push.push_run([c.pk for c in connections])  # every system side by side
+        for connection in connections:
             base = {
                 "connection": connection.pk,
                 "provider": connection.provider,
                 "organization": connection.organization.name,
             }
-            try:
-                run = push.push_connection(connection.pk)
-            except ProviderError as error:
+            run = runs[str(connection.pk)]
+            if run.error is not None:  # logged by the push; the sweep retries it
+                error = run.error if isinstance(run.error, ProviderError) else PUSH_BROKE
                 results.append({**base, "status": "failed", "detail": {"error": str(error)}})
                 continue
             status = "ok" if not run.failed and run.retry_at is None else "queued"

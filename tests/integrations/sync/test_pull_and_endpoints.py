@@ -186,3 +186,42 @@ def test_retry_now_in_the_admin_requeues_failed_deliveries(admin_client, team, l
     assert admin_client.get("/admin/integrations/outboundchange/").status_code == 200
     assert admin_client.get("/admin/integrations/syncrun/").status_code == 200
     assert admin_client.get("/admin/integrations/integrationevent/").status_code == 200
+
+
+def test_timeline_sync_pushes_every_system_and_reports_a_broken_one_without_failing_the_rest(
+    client_for, team, google, linked, monkeypatch, django_capture_on_commit_callbacks
+):
+    from integrations.api.sync_views import PUSH_BROKE
+    from integrations.models import Connection
+    from integrations.sync import push
+
+    calendar, _, _ = linked
+    google.add_calendar("team@everafter.example", summary="Team")
+    second = Connection.objects.create(
+        organization=team.planner_org,
+        provider="google_calendar",
+        credentials=calendar.credentials,
+        config={"calendar_id": "team@everafter.example"},
+        status=Connection.Status.ACTIVE,
+    )
+    real_push_one = push.push_one
+
+    def push_one(adapter, connection, change, link):
+        if connection.pk == second.pk:
+            raise RuntimeError("a bug in one adapter")
+        return real_push_one(adapter, connection, change, link)
+
+    monkeypatch.setattr(push, "push_one", push_one)
+    url = f"/api/integrations/wedding/{team.wedding.pk}/timeline-sync/"
+    body = {"items": [{"title": "Ceremony", "starts_at": "2027-03-27T15:30:00+00:00"}]}
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client_for(team.coordinator).post(url, body, format="json")
+
+    assert response.status_code == 200, response.content
+    results = {r["connection"]: r for r in response.json()["results"]}
+    assert results[str(calendar.pk)]["status"] == "ok"
+    assert results[str(second.pk)]["status"] == "failed"
+    assert results[str(second.pk)]["detail"] == {"error": PUSH_BROKE}
+    item = TimelineItem.objects.get()
+    assert google.event("primary", uuid.UUID(str(item.pk)).hex)["summary"] == "Ceremony"
+    assert OutboundChange.objects.get(connection=second).status == "pending"  # swept later
