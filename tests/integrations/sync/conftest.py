@@ -46,3 +46,19 @@ def linked(team, google, eager_celery):
     bridge.config = {"wedding_id": str(team.wedding.pk)}
     bridge.save()
     return calendar, bridge, secret
+
+
+def another_calendar(team, google, calendar, calendar_id: str = "team@everafter.example"):
+    """A second Google Calendar connection of the planner, on the same grant as `calendar`,
+    writing to `calendar_id` (made in the emulator unless it is the primary one)."""
+    from integrations.models import Connection
+
+    if calendar_id != "primary":
+        google.add_calendar(calendar_id, summary="Team")
+    return Connection.objects.create(
+        organization=team.planner_org,
+        provider="google_calendar",
+        credentials=calendar.credentials,
+        config={"calendar_id": calendar_id},
+        status=Connection.Status.ACTIVE,
+    )

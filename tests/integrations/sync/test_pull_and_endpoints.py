@@ -192,18 +192,11 @@ def test_timeline_sync_pushes_every_system_and_reports_a_broken_one_without_fail
     client_for, team, google, linked, monkeypatch, django_capture_on_commit_callbacks
 ):
     from integrations.api.sync_views import PUSH_BROKE
-    from integrations.models import Connection
     from integrations.sync import push
+    from tests.integrations.sync.conftest import another_calendar
 
     calendar, _, _ = linked
-    google.add_calendar("team@everafter.example", summary="Team")
-    second = Connection.objects.create(
-        organization=team.planner_org,
-        provider="google_calendar",
-        credentials=calendar.credentials,
-        config={"calendar_id": "team@everafter.example"},
-        status=Connection.Status.ACTIVE,
-    )
+    second = another_calendar(team, google, calendar)
     real_push_one = push.push_one
 
     def push_one(adapter, connection, change, link):

@@ -15,6 +15,7 @@ import pytest
 from integrations.models import IntegrationEvent, OutboundChange
 from integrations.tasks import push_connection, push_connections
 from tests.factories import TimelineItemFactory
+from tests.integrations.sync.conftest import another_calendar
 from wedsync.models import TimelineItem
 
 pytestmark = pytest.mark.django_db
@@ -246,17 +247,8 @@ def test_a_fan_out_pushes_side_by_side_and_one_connections_bug_holds_back_no_oth
     from wedsync.live import EventType
 
     calendar, _, _ = linked
-    google.add_calendar("team@everafter.example", summary="Team")
-    second, broken = (
-        Connection.objects.create(
-            organization=team.planner_org,
-            provider="google_calendar",
-            credentials=calendar.credentials,
-            config={"calendar_id": calendar_id},
-            status=Connection.Status.ACTIVE,
-        )
-        for calendar_id in ("team@everafter.example", "primary")
-    )
+    second = another_calendar(team, google, calendar)
+    broken = another_calendar(team, google, calendar, "primary")
     item = TimelineItemFactory(wedding=team.wedding, title="Ceremony", ends_at=None)
     with django_capture_on_commit_callbacks(execute=False):
         record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
@@ -480,20 +472,12 @@ def test_a_token_refresh_needed_on_a_sending_thread_is_done_on_the_tasks_thread(
     """Google answers 401 to both calendars' calls on their sending threads: the refresh
     writes the new token, so each change is handed back and sent again from the task's
     thread, where the database is."""
-    from integrations.models import Connection
     from integrations.sync import push
     from wedsync.changes import record_change
     from wedsync.live import EventType
 
     calendar, _, _ = linked
-    google.add_calendar("team@everafter.example", summary="Team")
-    second = Connection.objects.create(
-        organization=team.planner_org,
-        provider="google_calendar",
-        credentials=calendar.credentials,
-        config={"calendar_id": "team@everafter.example"},
-        status=Connection.Status.ACTIVE,
-    )
+    second = another_calendar(team, google, calendar)
     item = TimelineItemFactory(wedding=team.wedding, title="Ceremony", ends_at=None)
     with django_capture_on_commit_callbacks(execute=False):
         record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
