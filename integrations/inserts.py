@@ -12,19 +12,31 @@ from django.db import models
 
 @lru_cache(maxsize=32)
 def _statement(
-    model: type[models.Model], names: tuple[str, ...], unique: tuple[str, ...], vendor: str
+    model: type[models.Model],
+    names: tuple[str, ...],
+    unique: tuple[str, ...],
+    vendor: str,
+    *,
+    lock_existing: bool = False,
 ) -> tuple[str, tuple[models.Field, ...]]:
     """The INSERT for these columns, built once per process (identifiers come from the model's
-    meta; values are bound parameters)."""
+    meta; values are bound parameters). On conflict it does nothing and returns the new
+    primary key, or (`lock_existing`) makes a no-op update, which locks the existing row, and
+    returns the row either way."""
     meta = model._meta
+    quote = db.ops.quote_name
     fields = tuple(meta.get_field(name) for name in names)
-    columns = ", ".join(db.ops.quote_name(field.column) for field in fields)
+    columns = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    target = ", ".join(db.ops.quote_name(meta.get_field(name).column) for name in unique)
-    table = db.ops.quote_name(meta.db_table)
+    target = ", ".join(quote(meta.get_field(name).column) for name in unique)
+    if lock_existing:
+        key = quote(meta.get_field(unique[0]).column)
+        conflict = f"DO UPDATE SET {key} = EXCLUDED.{key} RETURNING *"
+    else:
+        conflict = f"DO NOTHING RETURNING {quote(meta.pk.column)}"
     sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({target}) DO NOTHING RETURNING {db.ops.quote_name(meta.pk.column)}"
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT ({target}) {conflict}"
     )
     return sql, fields
 
@@ -66,16 +78,7 @@ def upsert_locked(
     takes the row lock) RETURNING the row. Reading first cost a round trip for each new row,
     inserting first one for each existing row.
     """
-    meta = model._meta
-    fields = [meta.get_field(name) for name in values]
-    quote = db.ops.quote_name
-    key = quote(meta.get_field(unique[0]).column)
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({', '.join(quote(meta.get_field(n).column) for n in unique)}) "
-        f"DO UPDATE SET {key} = EXCLUDED.{key} RETURNING *"
-    )
+    sql, fields = _statement(model, tuple(values), unique, db.vendor, lock_existing=True)
     params = [field.get_db_prep_save(values[field.name], db) for field in fields]
     (row,) = model._default_manager.raw(sql, params)
     return row, row.created_at == values["created_at"]

@@ -115,13 +115,14 @@ def release_leases(
     """Let the leases go (a connection that pushed something notes its last success), then
     return the ids of those with changes due: a task that found a lease taken left its change
     to the holder, and this is the holder's look (see push_run)."""
-    now = timezone.now()
     ids = [c.pk for c in connections]
     pushed = [c.pk for c in connections if runs[str(c.pk)].sent]
-    if pushed:
-        Connection.objects.filter(pk__in=pushed).update(push_lease_until=None, last_success_at=now)
-    if len(pushed) < len(ids):
-        Connection.objects.filter(pk__in=ids).exclude(pk__in=pushed).update(push_lease_until=None)
+    Connection.objects.filter(pk__in=ids).update(
+        push_lease_until=None,
+        last_success_at=Case(
+            When(pk__in=pushed, then=Value(timezone.now())), default=F("last_success_at")
+        ),
+    )
     if holding is not None:
         holding.let_go([str(pk) for pk in ids])
     return due_connection_ids(ids)
@@ -449,7 +450,8 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
     if not sent:
         return
     now = timezone.now()
-    by_state: dict[tuple, list[tuple[RecordLink, str | None]]] = {}
+    # (object id, hash, deleted) -> (snapshot, [(link, version)])
+    by_state: dict[tuple, tuple[dict, list[tuple[RecordLink, str | None]]]] = {}
     for connection, outcome in sent:
         change, result, link = outcome.change, outcome.result, outcome.link
         if result is None:
@@ -465,13 +467,13 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
         deleted = change.action == OutboundChange.Action.DELETE
         snapshot = {} if deleted else snapshot_of(change.fields)
         state = (change.object_id, fields_hash(snapshot, deleted), deleted)
-        by_state.setdefault(state, []).append((link, result.version, snapshot))
+        by_state.setdefault(state, (snapshot, []))[1].append((link, result.version))
         change.external_id = result.external_id
-    for (object_id, digest, deleted), links in by_state.items():
-        versions = [When(pk=link.pk, then=Value(v)) for link, v, _ in links if v]
-        RecordLink.objects.filter(pk__in=[link.pk for link, _, _ in links]).update(
+    for (object_id, digest, deleted), (snapshot, links) in by_state.items():
+        versions = [When(pk=link.pk, then=Value(v)) for link, v in links if v]
+        RecordLink.objects.filter(pk__in=[link.pk for link, _ in links]).update(
             object_id=object_id,
-            snapshot=links[0][2],
+            snapshot=snapshot,
             fields_hash=digest,
             deleted=deleted,
             updated_at=now,

@@ -45,19 +45,20 @@ def broadcast_all(
     the layer's loop instead of one per event (a fan-out tells of each system it reached).
     `wait=False` hands them to the loop and returns at once (a failure is still logged)."""
     messages = [message(*event) for event in events]  # unknown types: a programming error
-    kinds = ", ".join(sorted({m["event"]["type"] for _, m in messages}))
+
+    def failed(**kwargs: Any) -> None:
+        kinds = ", ".join(sorted({body["event"]["type"] for _, body in messages}))
+        logger.warning("live broadcast of %s failed", kinds, **kwargs)
+
     if not wait:
-        send_soon(send_all(messages), on_error=lambda: logger.warning(FAILED, kinds))
+        send_soon(send_all(messages), on_error=failed)
         return True
     try:
         run_on_layer_loop(send_all, messages)
     except Exception:
-        logger.warning(FAILED, kinds, exc_info=True)
+        failed(exc_info=True)
         return False
     return True
-
-
-FAILED = "live broadcast of %s failed"
 
 
 def message(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> tuple[str, dict]:
