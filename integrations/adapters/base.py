@@ -38,6 +38,9 @@ class ExternalRecord:
     modified: dt.datetime | None = None
     deleted: bool = False
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The record as the provider stores it at `version`, for adapters whose updates merge
+    # into it (CalDAV: the iCalendar object).
+    body: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -57,12 +60,14 @@ class Change:
     our_id: str
     external_id: str | None = None
     version: str | None = None  # the etag/version last seen, for conditional writes
+    base: str | None = None  # the record as the provider stores it at `version`, when known
 
 
 @dataclass
 class PushResult:
     external_id: str
     version: str | None = None
+    body: str | None = None  # what the provider now stores at `version`, when known exactly
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 

@@ -13,6 +13,11 @@ class RecordLink(models.Model):
     `source_modified` is the provider's own modification time (or event order) of the state in
     `snapshot`: an older event or poll never overwrites a newer state. `fields_hash` lets a pull
     that finds the same normalized record change nothing and fire nothing.
+
+    `body` is the record as the provider stores it at `body_version`, when we know it exactly
+    because we wrote it (CalDAV: the iCalendar object the server kept as sent). An update
+    merges into it instead of fetching it first; it counts only while `body_version` is
+    `version`, so anything that moves the version on without it leaves it unused.
     """
 
     connection = models.ForeignKey(
@@ -27,6 +32,8 @@ class RecordLink(models.Model):
     fields_hash = models.CharField(max_length=64, blank=True)
     snapshot = models.JSONField(default=dict, blank=True)
     deleted = models.BooleanField(default=False)
+    body = models.TextField(blank=True, default="")
+    body_version = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -39,3 +46,10 @@ class RecordLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.connection.provider} {self.resource} {self.external_id}"
+
+    @property
+    def current_body(self) -> str | None:
+        """`body`, if it is the provider's copy at the version last synced."""
+        if self.version and self.body and self.body_version == self.version:
+            return self.body
+        return None

@@ -406,6 +406,7 @@ def push_one(
         our_id=str(change.object_id),
         external_id=link.external_id if link and action != "create" else None,
         version=(link.version or None) if link and action != "create" else None,
+        base=link.current_body if link and action != "create" else None,
     )
     try:
         return adapter.push(request)
@@ -415,7 +416,7 @@ def push_one(
         # Someone changed it since we last synced: ours is the later change, so write it over
         # their current version (conflict detection sees theirs through the pull/webhook).
         current = adapter.fetch(resource, request.external_id)
-        request.version = current.version
+        request.version, request.base = current.version, current.body
         try:
             return adapter.push(request)
         except ProviderError as again:
@@ -450,8 +451,8 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
     if not sent:
         return
     now = timezone.now()
-    # (object id, hash, deleted) -> (snapshot, [(link, version)])
-    by_state: dict[tuple, tuple[dict, list[tuple[RecordLink, str | None]]]] = {}
+    # (object id, hash, deleted) -> (snapshot, [(link, result)])
+    by_state: dict[tuple, tuple[dict, list[tuple[RecordLink, PushResult]]]] = {}
     for connection, outcome in sent:
         change, result, link = outcome.change, outcome.result, outcome.link
         if result is None:
@@ -467,17 +468,16 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
         deleted = change.action == OutboundChange.Action.DELETE
         snapshot = {} if deleted else snapshot_of(change.fields)
         state = (change.object_id, fields_hash(snapshot, deleted), deleted)
-        by_state.setdefault(state, (snapshot, []))[1].append((link, result.version))
+        by_state.setdefault(state, (snapshot, []))[1].append((link, result))
         change.external_id = result.external_id
     for (object_id, digest, deleted), (snapshot, links) in by_state.items():
-        versions = [When(pk=link.pk, then=Value(v)) for link, v in links if v]
         RecordLink.objects.filter(pk__in=[link.pk for link, _ in links]).update(
             object_id=object_id,
             snapshot=snapshot,
             fields_hash=digest,
             deleted=deleted,
             updated_at=now,
-            **({"version": Case(*versions, default=F("version"))} if versions else {}),
+            **per_link_versions(links),
         )
     changes = [outcome.change for _, outcome in sent]
     OutboundChange.objects.filter(pk__in=[change.pk for change in changes]).update(
@@ -511,6 +511,26 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
         run_events.extend(events)
     else:
         broadcast_all_on_commit(events)
+
+
+def per_link_versions(links: list[tuple[RecordLink, PushResult]]) -> dict[str, Case]:
+    """UPDATE values setting each link's version, and its body where the provider's copy is
+    known exactly (PushResult.body), by link id; links without them keep theirs."""
+
+    def by_link(pairs: list[tuple[int, str]], field: str) -> dict[str, Case]:
+        if not pairs:
+            return {}
+        whens = [When(pk=pk, then=Value(value)) for pk, value in pairs]
+        output = RecordLink._meta.get_field(field)
+        return {field: Case(*whens, default=F(field), output_field=output)}
+
+    versioned = [(link.pk, result) for link, result in links if result.version]
+    with_body = [(pk, result) for pk, result in versioned if result.body is not None]
+    return {
+        **by_link([(pk, result.version) for pk, result in versioned], "version"),
+        **by_link([(pk, result.body) for pk, result in with_body], "body"),
+        **by_link([(pk, result.version) for pk, result in with_body], "body_version"),
+    }
 
 
 def recovered(connection: Connection) -> None:

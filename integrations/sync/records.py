@@ -82,6 +82,8 @@ def locked_link(
         "fields_hash": digest,
         "snapshot": snapshot_of(record.fields),
         "deleted": record.deleted,
+        "body": "",
+        "body_version": "",
         "created_at": now,
         "updated_at": now,
     }

@@ -417,6 +417,7 @@ def test_a_stale_etag_is_a_precondition_failure_and_keeps_the_vendors_edit(calen
         our_id=OUR_ID,
         external_id=created.external_id,
         version=created.version,
+        base=created.body,  # the copy we wrote: If-Match still guards it
     )
     with pytest.raises(ProviderError) as raised:
         adapter.push(stale)
@@ -435,7 +436,7 @@ def test_a_stale_etag_is_a_precondition_failure_and_keeps_the_vendors_edit(calen
     # The sync engine fetches the current version, merges and retries.
     current = adapter.fetch("events", created.external_id)
     assert current.fields["title"] == "Ceremony (edited in Calendar)"
-    stale.version = current.version
+    stale.version, stale.base = current.version, None
     adapter.push(stale)
     assert str(event_of(calendar.get(created.external_id))["SUMMARY"]) == "Ours"
 
@@ -479,6 +480,53 @@ def test_an_update_keeps_what_the_hub_does_not_map(calendar, vendor):
     assert str(event["ATTENDEE"]) == "mailto:ana@example.com"
     assert [str(a["TRIGGER"].to_ical(), "ascii") for a in event.walk("VALARM")] == ["-PT30M"]
     assert event.start == dt.datetime(2027, 6, 19, 15, 0, tzinfo=dt.UTC)
+
+
+def http_calls(caplog) -> list[str]:
+    """The methods of the requests the hub's client made, in order."""
+    return [record.args[1] for record in caplog.records if record.name == "integrations.http"]
+
+
+def test_an_update_merges_into_the_copy_it_wrote_instead_of_reading_it_again(
+    calendar, vendor, caplog
+):
+    calendar.put(
+        "apple-1.ics",
+        vevent("apple-1", "First look").replace(
+            "\r\nEND:VEVENT",
+            "\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Go\r\n"
+            "TRIGGER:-PT30M\r\nEND:VALARM\r\nEND:VEVENT",
+        ),
+    )
+    adapter = hub(calendar, vendor)
+    record = adapter.pull("events").records[0]
+    ids = {"our_id": OUR_ID, "external_id": record.external_id}
+    first = adapter.push(
+        Change("events", "update", {"title": "First look (garden)"}, **ids, version=record.version)
+    )
+    held = calendar.get("apple-1.ics")
+    assert held and held[0] == first.version
+    assert first.body is not None and Calendar.from_ical(first.body) == held[1]
+
+    caplog.clear()
+    caplog.set_level(logging.INFO, logger="integrations.http")
+    second = adapter.push(
+        Change(
+            "events",
+            "update",
+            {"title": "First look (orchard)"},
+            **ids,
+            version=first.version,
+            base=first.body,
+        )
+    )
+    assert http_calls(caplog) == ["PUT"]
+    held = calendar.get("apple-1.ics")
+    assert held and held[0] == second.version
+    event = event_of(held)
+    assert str(event["SUMMARY"]) == "First look (orchard)"
+    assert [str(a["DESCRIPTION"]) for a in event.walk("VALARM")] == ["Go"]
+    assert int(event["SEQUENCE"]) == 2
 
 
 # -- pulling ----------------------------------------------------------------------------------

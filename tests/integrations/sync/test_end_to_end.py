@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import uuid
 import zoneinfo
 
@@ -188,3 +189,61 @@ def timezone_now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+def test_the_engine_updates_a_calendar_event_from_its_own_copy_until_someone_else_edits_it(
+    team, google, linked, calendar, radicale, settings, caplog, django_capture_on_commit_callbacks
+):
+    """The CalDAV event we wrote is updated with one PUT; after the venue edits it in its app,
+    the If-Match fails, and the engine reads it back and merges: the venue's alarm stays."""
+    from icalendar import Alarm
+
+    from integrations.models import RecordLink
+    from tests.factories import TimelineItemFactory
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    settings.PROVIDER_ORIGINS = {"google_calendar": google.base_url, "caldav": radicale}
+    venue = OrganizationFactory(name="Quinta", kind="venue")
+    ParticipantFactory(wedding=team.wedding, organization=venue)
+    caldav = make_connection(venue, "caldav", caldav_support.credentials(calendar))
+    item = TimelineItemFactory(
+        wedding=team.wedding, title="Dinner", starts_at=dt.datetime(2027, 6, 19, 19, tzinfo=dt.UTC)
+    )
+    name = f"{item.pk}.ics"
+
+    def change(event_type: str, **values) -> list[str]:
+        TimelineItem.objects.filter(pk=item.pk).update(**values)
+        caplog.clear()
+        with (
+            caplog.at_level(logging.INFO, logger="integrations.http"),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            record_change(team.wedding.pk, event_type, {"id": str(item.pk)})
+        logged = [r.args for r in caplog.records if r.name == "integrations.http"]
+        return [method for provider, method, *_ in logged if provider == "caldav"]
+
+    assert change(EventType.TIMELINE_ITEM_CREATED) == ["PUT"]
+    link = RecordLink.objects.get(connection=caldav)
+    held = calendar.get(name)
+    assert held and link.version == held[0] and link.current_body is not None
+
+    assert change(EventType.TIMELINE_ITEM_UPDATED, title="Dinner under the stars") == ["PUT"]
+    assert str(caldav_support.event_of(calendar.get(name))["SUMMARY"]) == "Dinner under the stars"
+
+    # The venue adds a reminder in its calendar app: our copy is stale now.
+    theirs = calendar.get(name)[1]
+    reminder = Alarm()
+    reminder.add("action", "DISPLAY")
+    reminder.add("description", "Candles")
+    reminder.add("trigger", dt.timedelta(minutes=-15))
+    next(iter(theirs.walk("VEVENT"))).add_component(reminder)
+    calendar.put(name, theirs.to_ical().decode())
+
+    assert change(EventType.TIMELINE_ITEM_UPDATED, location="Terrace") == ["PUT", "GET", "PUT"]
+    event = caldav_support.event_of(calendar.get(name))
+    assert (str(event["SUMMARY"]), str(event["LOCATION"])) == ("Dinner under the stars", "Terrace")
+    assert [str(a["DESCRIPTION"]) for a in event.walk("VALARM")] == ["Candles"]
+    link.refresh_from_db()
+    assert link.version == calendar.get(name)[0] and link.current_body is not None
+    assert OutboundChange.objects.filter(connection=caldav, status="sent").count() == 3

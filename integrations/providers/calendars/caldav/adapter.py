@@ -11,6 +11,9 @@ back as 404s and become deleted records. Bodies missing from the sync answer are
 calendar-multiget. Creates PUT <calendar>/<our id>.ics with If-None-Match: *, so a retried
 create finds its own event instead of making a second one; updates and deletes are conditional
 on the etag (If-Match), and a 412 goes up to the sync engine, which fetches, merges and retries.
+An update merges our fields into the event as last written when the engine holds that copy
+(RecordLink.body), else into the event read first: against Radicale the read was as slow as
+the write.
 """
 
 from __future__ import annotations
@@ -433,6 +436,7 @@ class CaldavAdapter(Adapter):
             version=etag,
             modified=as_utc(modified.dt) if modified is not None else None,
             raw={"href": href, "etag": etag, "uid": str(event.get("UID", "")), "data": data},
+            body=data,
         )
 
     def to_calendar(
@@ -488,13 +492,16 @@ class CaldavAdapter(Adapter):
         headers = {"Content-Type": "text/calendar; charset=utf-8", **condition}
         return self.call("PUT", url, data=body, headers=headers, allow_redirects=False)
 
-    def etag_after_write(self, response: requests.Response, url: str) -> str | None:
-        """The ETag of the PUT answer; servers that changed what we sent leave it out (or make
-        it weak, RFC 4791 5.3.4), so the stored one is read back."""
+    def written(
+        self, response: requests.Response, url: str, body: bytes
+    ) -> tuple[str | None, str | None]:
+        """The version and body the server holds after our PUT. A strong ETag in the answer
+        means it stored what we sent (RFC 4791 5.3.4); a server that changed it leaves the ETag
+        out or makes it weak, and then the ETag is read back and the body is unknown."""
         etag = response.headers.get("ETag")
         if etag and not etag.startswith("W/"):
-            return etag
-        return self.call("GET", url, allow_redirects=False).headers.get("ETag")
+            return etag, body.decode("utf-8")
+        return self.call("GET", url, allow_redirects=False).headers.get("ETag"), None
 
     def push(self, change: Change) -> PushResult:
         self.events_resource(change.resource)
@@ -532,15 +539,28 @@ class CaldavAdapter(Adapter):
                     412,
                     permanent=True,
                 ) from None
-            return PushResult(external_id=name, version=current.version, raw=current.raw)
-        return PushResult(external_id=name, version=self.etag_after_write(response, url))
+            return PushResult(
+                external_id=name,
+                version=current.version,
+                body=current.body,
+                raw=current.raw,
+            )
+        version, stored = self.written(response, url, body)
+        return PushResult(external_id=name, version=version, body=stored)
 
     def update(self, change: Change, external_id: str) -> PushResult:
-        """Read, merge our fields in, write back only if nobody changed it since `version`
-        (without a version: since the read)."""
+        """Merge our fields into the event and write it back only if nobody changed it since
+        `version` (without a version: since we read it). The event is read first unless the
+        caller holds it as stored at `version` (`change.base`, what we last wrote): If-Match
+        makes that safe, as a change by anyone else since then is a 412."""
         url = self.object_url(external_id)
-        current = self.call("GET", url, allow_redirects=False)
-        expected = change.version or current.headers.get("ETag")
-        body = self.to_calendar(change.fields, uid=str(change.our_id), existing=ics_text(current))
+        if change.version and change.base is not None:
+            expected, existing = change.version, change.base
+        else:
+            current = self.call("GET", url, allow_redirects=False)
+            expected = change.version or current.headers.get("ETag")
+            existing = ics_text(current)
+        body = self.to_calendar(change.fields, uid=str(change.our_id), existing=existing)
         response = self.put(url, body, {"If-Match": expected} if expected else {})
-        return PushResult(external_id=external_id, version=self.etag_after_write(response, url))
+        version, stored = self.written(response, url, body)
+        return PushResult(external_id=external_id, version=version, body=stored)
