@@ -275,6 +275,9 @@ WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", 1024 * 102
 WEBHOOK_SWEEP_GRACE_SECONDS = int(os.environ.get("WEBHOOK_SWEEP_GRACE_SECONDS", 120))
 # How long a web process keeps a webhook URL's connection (integrations/webhooks/lookup.py).
 WEBHOOK_CONNECTION_CACHE_SECONDS = float(os.environ.get("WEBHOOK_CONNECTION_CACHE_SECONDS", 2))
+# Provider calls a Celery process makes at once when a change fans out (integrations.sync.push):
+# at least the systems of one wedding, or the last of them waits for a thread to come free.
+PUSH_THREADS = int(os.environ.get("PUSH_THREADS", 16))
 # Signing secrets of our own apps at providers that post to one fixed URL (Slack, WhatsApp):
 # JSON {"slack": "..."}.
 WEBHOOK_APP_SECRETS = json.loads(os.environ.get("WEBHOOK_APP_SECRETS", "{}"))

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
@@ -243,7 +244,6 @@ def plan(connections: list[Connection]) -> dict[Connection, list[tuple]]:
     return {c: changes for c, changes in plans.items() if changes}
 
 
-PUSH_THREADS = 8
 _threads: ThreadPoolExecutor | None = None
 
 
@@ -251,7 +251,7 @@ def sending_threads() -> ThreadPoolExecutor:
     """This process's sending threads, started on first use (after a Celery worker forks)."""
     global _threads
     if _threads is None:
-        _threads = ThreadPoolExecutor(max_workers=PUSH_THREADS, thread_name_prefix="push")
+        _threads = ThreadPoolExecutor(max_workers=settings.PUSH_THREADS, thread_name_prefix="push")
     return _threads
 
 

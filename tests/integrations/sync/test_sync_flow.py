@@ -275,6 +275,36 @@ def test_a_fan_out_pushes_side_by_side_and_one_connections_bug_holds_back_no_oth
     assert not Connection.objects.filter(push_lease_until__isnull=False).exists()
 
 
+def test_every_system_of_a_wide_fan_out_is_called_at_the_same_time(
+    team, google, linked, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Ten calendars: all ten calls are on the wire together (none waits for a thread to come
+    free, which would add a whole call's time to the run). Each call waits at a barrier for
+    the other nine."""
+    from integrations.sync import push
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    calendar, _, _ = linked
+    others = [another_calendar(team, google, calendar, f"team{n}@x.example") for n in range(9)]
+    item = TimelineItemFactory(wedding=team.wedding, title="Ceremony", ends_at=None)
+    with django_capture_on_commit_callbacks(execute=False):
+        record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
+    all_in_flight = threading.Barrier(10, timeout=5)
+    real_push_one = push.push_one
+
+    def push_one_when_all_are_sent(adapter, connection, change, link):
+        all_in_flight.wait()
+        return real_push_one(adapter, connection, change, link)
+
+    monkeypatch.setattr(push, "push_one", push_one_when_all_are_sent)
+    ids = [str(calendar.pk), *(str(other.pk) for other in others)]
+    result = push_connections.apply(args=[ids]).get()
+
+    assert result == "; ".join(["sent 1, failed 0"] * 10)
+    assert set(OutboundChange.objects.values_list("status", flat=True)) == {"sent"}
+
+
 def test_a_change_that_came_from_google_is_not_pushed_back_to_it(team, linked):
     calendar, _, _ = linked
     item = TimelineItemFactory(wedding=team.wedding)
