@@ -19,19 +19,20 @@ class InboundEvent(models.Model):
         IGNORED = "ignored", "Ignored"
         HELD = "held", "Held (connection paused)"
 
+    # Few indexes: every delivery inserts into each, and every processed event (a change of
+    # status) again. The dedup constraint leads with the connection; `inbound_event_due` with
+    # the status.
     connection = models.ForeignKey(
-        Connection, on_delete=models.CASCADE, related_name="inbound_events"
+        Connection, on_delete=models.CASCADE, related_name="inbound_events", db_index=False
     )
-    provider = models.CharField(max_length=64, db_index=True)
+    provider = models.CharField(max_length=64)
     dedup_key = models.CharField(
         max_length=200, help_text="The provider's event id, or a SHA-256 of the body."
     )
     event_type = models.CharField(max_length=200, blank=True)
     body = models.BinaryField()
     headers = models.JSONField(default=dict)
-    status = models.CharField(
-        max_length=12, choices=Status.choices, default=Status.RECEIVED, db_index=True
-    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     outcome = models.CharField(max_length=300, blank=True, help_text="What processing did.")
@@ -44,7 +45,15 @@ class InboundEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["connection", "dedup_key"], name="inbound_event_dedup")
         ]
-        indexes = [models.Index(fields=["status", "received_at"], name="inbound_event_due")]
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="inbound_event_due"),
+            # A connection's events still to process, for its drain; holds only those.
+            models.Index(
+                fields=["connection", "id"],
+                condition=models.Q(status="received"),
+                name="inbound_event_to_process",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type or 'event'} #{self.pk}"
