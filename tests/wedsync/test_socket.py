@@ -138,3 +138,35 @@ async def test_a_socket_stays_open_through_a_quiet_spell(team):
     event = await communicator.receive_json_from(timeout=2)
     assert event["data"] == {"n": 1}
     await communicator.disconnect()
+
+
+async def test_events_broadcast_together_arrive_one_frame_each_in_order(team, monkeypatch):
+    """A fan-out's results go to the layer as one message; the socket still gets each event."""
+    from channels.layers import get_channel_layer
+
+    from wedsync.live.broadcast import broadcast_all
+
+    layer, layer_messages = get_channel_layer(), []
+    real_group_send = layer.group_send
+
+    async def group_send(group, message):
+        layer_messages.append(message["type"])
+        await real_group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", group_send)
+    communicator = socket(team.wedding.pk, await sync_to_async(token_for)(team.staff))
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.receive_json_from()  # subscribed
+    events = [
+        (team.wedding.pk, EventType.SYNC_PUSH_SUCCEEDED, {"provider": f"system {n}"})
+        for n in range(3)
+    ]
+    assert await sync_to_async(broadcast_all)(events)
+    heard = [await communicator.receive_json_from(timeout=2) for _ in events]
+    assert [(e["type"], e["data"]["provider"]) for e in heard] == [
+        ("sync_push_succeeded", f"system {n}") for n in range(3)
+    ]
+    assert await communicator.receive_nothing(timeout=0.2)
+    assert layer_messages == ["wedding.events"]
+    await communicator.disconnect()

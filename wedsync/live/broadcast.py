@@ -73,8 +73,22 @@ def message(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> tu
 
 
 async def send_all(messages: list[tuple[str, dict]]) -> None:
+    """One layer message per group: a group's several events go together, in order, as
+    `wedding.events` (a fan-out's push results: one message for the socket server to take in
+    instead of one per system), which the consumer sends on as one frame per event."""
+    by_group: dict[str, list[dict]] = {}
+    for group, body in messages:
+        by_group.setdefault(group, []).append(body)
     layer = get_channel_layer()
-    await asyncio.gather(*(layer.group_send(group, body) for group, body in messages))
+    await asyncio.gather(
+        *(layer.group_send(group, together(bodies)) for group, bodies in by_group.items())
+    )
+
+
+def together(bodies: list[dict]) -> dict:
+    if len(bodies) == 1:
+        return bodies[0]
+    return {"type": "wedding.events", "events": [body["event"] for body in bodies]}
 
 
 def broadcast_on_commit(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> None:

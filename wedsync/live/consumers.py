@@ -45,3 +45,8 @@ class WeddingConsumer(AsyncJsonWebsocketConsumer):
 
     async def wedding_event(self, message) -> None:
         await self.send_json(message["event"])
+
+    async def wedding_events(self, message) -> None:
+        """Several events sent together (broadcast.send_all): one frame each, in order."""
+        for event in message["events"]:
+            await self.send_json(event)

@@ -102,7 +102,8 @@ async def drain(layer, channel) -> list[str]:
             message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
         except TimeoutError:
             return types
-        types.append(message["event"]["type"])
+        events = message["events"] if "events" in message else [message["event"]]
+        types.extend(event["type"] for event in events)
 
 
 def test_a_deletion_in_the_venue_calendar_removes_the_item_everywhere_else(
