@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from integrations import services
@@ -157,17 +157,27 @@ def process(
     return Outcome(InboundEvent.Status.PROCESSED, outcome)
 
 
-def mark_processed(event_id: int, outcome: str) -> None:
-    """The event is processed, in the transaction that applied it, unless another attempt got
-    there first: the conditional UPDATE waits for that attempt's row lock, then finds the status
-    changed and raises AlreadyDone, which rolls this attempt's work back."""
-    if not processed([event_id], outcome):
+def mark_processed(event_id: int, outcome: str, merged: tuple[int, ...] = ()) -> None:
+    """The event is processed (and the `merged` ones, which name it), in the transaction that
+    applied it, unless another attempt got to one of them first: the conditional UPDATE waits
+    for that attempt's row lock, then finds the status changed and raises AlreadyDone, which
+    rolls this attempt's work back."""
+    into = event_id if merged else None
+    if processed([event_id, *merged], outcome, merged_into=into) != 1 + len(merged):
         status = InboundEvent.objects.filter(pk=event_id).values_list("status", flat=True).first()
-        raise AlreadyDone(status or "gone")
+        done = status if status != InboundEvent.Status.RECEIVED else "processed by another attempt"
+        raise AlreadyDone(done or "gone")
 
 
-def processed(event_ids: list[int], outcome: str) -> int:
-    """Mark those of the events still `received` processed; returns how many were."""
+def processed(event_ids: list[int], outcome: str, *, merged_into: int | None = None) -> int:
+    """Mark those of the events still `received` processed; returns how many were. With
+    `merged_into`, that event's outcome is `outcome` and the others' names it."""
+    if merged_into is not None:
+        outcome = Case(
+            When(pk=merged_into, then=Value(outcome)),
+            default=Value(f"merged into event {merged_into}"),
+            output_field=InboundEvent._meta.get_field("outcome"),
+        )
     return InboundEvent.objects.filter(
         pk__in=event_ids, status=InboundEvent.Status.RECEIVED
     ).update(
@@ -319,8 +329,5 @@ def process_group(group: list[Parsed], batch: Batch) -> Outcome:
             stored = apply_record(connection, link, record)
         merged_in = f"with {len(group) - 1} earlier event(s) merged in"
         outcome = f"{record.resource} {record.external_id}: {stored} ({merged_in})"[:300]
-        mark_processed(leader.event.pk, outcome)
-        others = [parsed.event.pk for parsed in group[:-1]]
-        if processed(others, f"merged into event {leader.event.pk}") != len(others):
-            raise AlreadyDone("processed by another attempt")
+        mark_processed(leader.event.pk, outcome, tuple(parsed.event.pk for parsed in group[:-1]))
     return Outcome(InboundEvent.Status.PROCESSED, outcome)

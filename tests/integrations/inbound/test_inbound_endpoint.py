@@ -193,6 +193,41 @@ def test_a_records_events_in_one_batch_are_applied_once_in_the_providers_order(
     assert IntegrationEvent.objects.count() == 1
 
 
+def test_a_group_one_of_whose_events_another_attempt_took_is_rolled_back_whole(
+    client, bridge, django_capture_on_commit_callbacks
+):
+    """Merging a record's events: when another attempt has already processed one of them, this
+    attempt changes nothing, not even the events it could still have marked."""
+    from integrations.webhooks import drain, process
+    from tests.factories import ParticipantFactory, WeddingFactory
+    from wedsync.models import TimelineItem
+
+    connection, secret = bridge
+    wedding = WeddingFactory(date=dt.date(2027, 2, 27), time_zone="Europe/Lisbon")
+    ParticipantFactory(wedding=wedding, organization=connection.organization)
+    connection.config = {"wedding_id": str(wedding.pk)}
+    connection.save(update_fields=["config"])
+    with django_capture_on_commit_callbacks(execute=False):  # no drain runs
+        for hour, title in ((9, "Ceremony"), (10, "Ceremony (moved)"), (11, "Ceremony (late)")):
+            body = bridge_body(
+                occurred_at=f"2027-02-27T{hour:02d}:00:00Z",
+                title=title,
+                starts_at="2027-02-27T15:30Z",
+            )
+            assert post(client, connection, body, secret=secret).status_code == 200
+    batch = process.Batch(Connection.objects.get(pk=connection.pk))
+    (group,) = drain.units_of_work(drain.due_events(connection.pk, 0), batch)
+    first, middle, newest = group
+    InboundEvent.objects.filter(pk=middle.event.pk).update(status="processed")  # the other one
+
+    with pytest.raises(process.AlreadyDone):
+        process.process_group(group, batch)
+
+    assert not TimelineItem.objects.exists() and not RecordLink.objects.exists()
+    statuses = dict(InboundEvent.objects.values_list("pk", "status"))
+    assert (statuses[first.event.pk], statuses[newest.event.pk]) == ("received", "received")
+
+
 class WorkerKilled(BaseException):
     """Stands for SIGKILL: not an Exception, so no handler in the task catches it."""
 
