@@ -431,6 +431,42 @@ def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
     assert google_event(google, second.pk)["summary"] == "Dinner"
 
 
+def test_a_connection_paused_while_its_pusher_is_at_work_gets_no_further_round(
+    team, google, linked, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Each run reads the connection again: a pause made while a change is on the wire holds
+    the next change back, though the task's time would allow another run."""
+    from integrations.models import Connection
+    from integrations.sync import push
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    calendar, _, _ = linked
+    first, second = (
+        TimelineItemFactory(wedding=team.wedding, title=title) for title in ("Ceremony", "Dinner")
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(first.pk)})
+    real_push_one = push.push_one
+
+    def push_one_then_pause(adapter, connection, change, link):
+        result = real_push_one(adapter, connection, change, link)
+        if change.object_id == first.pk:
+            with django_capture_on_commit_callbacks(execute=False):
+                record_change(
+                    team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(second.pk)}
+                )
+            Connection.objects.filter(pk=calendar.pk).update(status=Connection.Status.PAUSED)
+        return result
+
+    monkeypatch.setattr(push, "push_one", push_one_then_pause)
+    result = push_connection.apply(args=[str(calendar.pk)]).get()
+
+    assert result == "sent 1, failed 0 | sent 0, failed 0, connection paused"
+    statuses = dict(OutboundChange.objects.values_list("object_id", "status"))
+    assert statuses == {first.pk: "sent", second.pk: "pending"}
+
+
 def test_repeated_failures_open_the_circuit_and_a_429_is_honoured(
     team, google, linked, django_capture_on_commit_callbacks
 ):
