@@ -170,3 +170,24 @@ async def test_events_broadcast_together_arrive_one_frame_each_in_order(team, mo
     assert await communicator.receive_nothing(timeout=0.2)
     assert layer_messages == ["wedding.events"]
     await communicator.disconnect()
+
+
+async def test_broadcasts_nobody_waits_for_arrive_in_the_order_they_were_made(team):
+    """A drain commits change after change without waiting for their broadcasts: the socket
+    still hears them in order."""
+    from wedsync.live.broadcast import broadcast_all
+
+    communicator = socket(team.wedding.pk, await sync_to_async(token_for)(team.staff))
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.receive_json_from()  # subscribed
+
+    def change_after_change() -> None:
+        for n in range(40):
+            event = (team.wedding.pk, EventType.TIMELINE_ITEM_UPDATED, {"title": f"#{n}"})
+            broadcast_all([event], wait=False)
+
+    await sync_to_async(change_after_change)()
+    heard = [(await communicator.receive_json_from(timeout=5))["data"]["title"] for _ in range(40)]
+    assert heard == [f"#{n}" for n in range(40)]
+    await communicator.disconnect()

@@ -72,6 +72,20 @@ def message(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> tu
     return wedding_group(wedding_id), {"type": "wedding.event", "event": event}
 
 
+_in_order: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+
+def in_order() -> asyncio.Lock:
+    """The running loop's lock for sends: one broadcast at a time, in the order they were
+    handed over (an asyncio.Lock wakes its waiters first come, first served), so a socket
+    hears a record's changes in the order they were made even when nobody waits for them."""
+    loop = asyncio.get_running_loop()
+    lock = _in_order.get(loop)
+    if lock is None:
+        lock = _in_order[loop] = asyncio.Lock()
+    return lock
+
+
 async def send_all(messages: list[tuple[str, dict]]) -> None:
     """One layer message per group: a group's several events go together, in order, as
     `wedding.events` (a fan-out's push results: one message for the socket server to take in
@@ -80,9 +94,10 @@ async def send_all(messages: list[tuple[str, dict]]) -> None:
     for group, body in messages:
         by_group.setdefault(group, []).append(body)
     layer = get_channel_layer()
-    await asyncio.gather(
-        *(layer.group_send(group, together(bodies)) for group, bodies in by_group.items())
-    )
+    async with in_order():
+        await asyncio.gather(
+            *(layer.group_send(group, together(bodies)) for group, bodies in by_group.items())
+        )
 
 
 def together(bodies: list[dict]) -> dict:
@@ -92,12 +107,13 @@ def together(bodies: list[dict]) -> dict:
 
 
 def broadcast_on_commit(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> None:
-    """Broadcast after the transaction commits: no socket hears of a rolled-back change."""
-    EventType(event_type)
-    transaction.on_commit(lambda: broadcast(wedding_id, event_type, data))
+    """Broadcast after the transaction commits: no socket hears of a rolled-back change. The
+    committer does not wait for the send (a drain or a request goes on at once); sends keep
+    their order (in_order)."""
+    broadcast_all_on_commit([(wedding_id, event_type, data)])
 
 
 def broadcast_all_on_commit(events: list[tuple[Any, EventType | str, dict[str, Any]]]) -> None:
     for _, event_type, _ in events:
         EventType(event_type)
-    transaction.on_commit(lambda: broadcast_all(events))
+    transaction.on_commit(lambda: broadcast_all(events, wait=False))

@@ -4,7 +4,8 @@
 channels_redis keeps its Redis connections per loop: each broadcast paid for a loop, a Redis
 connection and its teardown, about 2 ms of CPU. A sync pusher broadcasts once per system it
 pushes to, so that was a large share of its work. Here one daemon thread per process runs a
-loop for good; sends are handed to it and waited for.
+loop for good; sends are handed to it, and waited for or not (broadcasts after a commit are
+not: wedsync.live.broadcast keeps them in order).
 """
 
 from __future__ import annotations
