@@ -25,6 +25,8 @@ from integrations.models import Connection, InboundEvent, RecordLink
 from integrations.sync.apply import apply_record
 from integrations.sync.records import CREATED, UPDATED, store_record
 
+from .repeats import take_up
+
 logger = logging.getLogger(__name__)
 
 
@@ -89,6 +91,13 @@ class Batch:
 EVENT_FIELDS = ("id", "connection_id", "status", "event_type", "body", "headers")
 
 
+def repeated(event_id: int) -> str:
+    return (
+        f"the same delivery as event {event_id}, fetched moments ago: not fetched again "
+        "(the next fetch or pull brings what it announces)"
+    )
+
+
 class AlreadyDone(Exception):
     """Another attempt finished (or set aside) the event first; this one's work is undone."""
 
@@ -127,6 +136,14 @@ def process(
             items = adapter.parse_webhook(event.event_type, payload_of(event))
         except (ValueError, KeyError, TypeError) as error:
             raise PermanentFailure(f"the payload cannot be read: {error}") from error
+    repeat_of = take_up(connection, [event_id], items)
+    if repeat_of is not None:
+        outcome = repeated(repeat_of)
+        try:
+            mark_processed(event_id, outcome)
+        except AlreadyDone as done:
+            return Outcome(done.status, f"already {done.status}")
+        return Outcome(InboundEvent.Status.PROCESSED, outcome)
     if any(item.pull for item in items):
         # The notification carries no record: an incremental pull brings the changes, in
         # transactions of its own, and this event is done once it has run.
@@ -322,6 +339,12 @@ def process_group(group: list[Parsed], batch: Batch) -> Outcome:
     adapter = batch.adapter()
     connection = batch.connection
     leader = group[-1]
+    others = tuple(parsed.event.pk for parsed in group[:-1])
+    repeat_of = take_up(connection, [leader.event.pk, *others], [leader.item])
+    if repeat_of is not None:
+        outcome = repeated(repeat_of)
+        mark_processed(leader.event.pk, outcome, others)
+        return Outcome(InboundEvent.Status.PROCESSED, outcome)
     record = merged_record(adapter, group)
     with transaction.atomic():
         stored, link = store_record(connection, record, occurred_at=leader.item.occurred_at)
@@ -329,5 +352,5 @@ def process_group(group: list[Parsed], batch: Batch) -> Outcome:
             stored = apply_record(connection, link, record)
         merged_in = f"with {len(group) - 1} earlier event(s) merged in"
         outcome = f"{record.resource} {record.external_id}: {stored} ({merged_in})"[:300]
-        mark_processed(leader.event.pk, outcome, tuple(parsed.event.pk for parsed in group[:-1]))
+        mark_processed(leader.event.pk, outcome, others)
     return Outcome(InboundEvent.Status.PROCESSED, outcome)

@@ -304,10 +304,15 @@ def test_a_booking_is_verified_stored_once_and_lands_with_the_fetched_back_value
     assert len(gets(acuity, f"/appointments/{made['id']}")) == 1
     assert acuity.api_key not in str(event.headers) + caplog.text
 
+    # The same bytes again, after the first was taken up: stored, but moments after an
+    # identical delivery was fetched, so not fetched (a replay costs Acuity nothing).
     again = acuity.send_webhook(url, delivery.body)
 
-    assert again.status_code == 200 and again.json() == {"status": "duplicate"}
-    assert len(stored(connection)) == 1
+    assert again.status_code == 200 and again.json()["status"] == "received"
+    first, second = stored(connection)
+    key = first.dedup_key.split("#")[0]
+    assert (first.dedup_key, second.dedup_key) == (f"{key}#{first.pk}", f"{key}~{second.pk}")
+    assert second.status == "processed" and "not fetched again" in second.outcome
     assert len(gets(acuity, f"/appointments/{made['id']}")) == 1
     assert TimelineItem.objects.filter(wedding=wedding).count() == 1
 
@@ -391,11 +396,15 @@ def test_a_reschedule_moves_the_appointment(acuity, linked, wedding, eager_celer
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_second_change_after_the_first_was_processed_waits_for_the_next_pull(
-    acuity, linked, wedding, eager_celery
+@pytest.mark.parametrize(("window", "at_once"), [(0, True), (10, False)])
+def test_a_second_change_in_the_same_words_is_news_once_the_first_was_taken_up(
+    acuity, linked, wedding, eager_celery, settings, window, at_once
 ):
-    """Both `changed` deliveries are the same bytes, so the second is a duplicate: the change
-    it announces arrives with the next scheduled pull, not with the webhook (see the spec)."""
+    """Both `changed` deliveries are the same bytes. The second comes after the first was
+    processed: it is stored and the appointment fetched again, so the new location lands at
+    once, unless the first was fetched less than WEBHOOK_REPEAT_SECONDS before, when the next
+    pull brings it."""
+    settings.WEBHOOK_REPEAT_SECONDS = window
     connection, _ = linked
     made = acuity.book(local(120, 14), type="Menu tasting")
     acuity.change(made["id"], location="Online")
@@ -405,12 +414,51 @@ def test_a_second_change_after_the_first_was_processed_waits_for_the_next_pull(
     acuity.change(made["id"], location="Quinta do Torneiro, Oeiras")
     [*_, second] = acuity.wait_for_deliveries()
 
-    assert second.status_code == 200 and "duplicate" in second.text
+    assert second.status_code == 200 and "duplicate" not in second.text
     # The booking's and the first change's deliveries race each other: any order.
-    assert sorted(e.event_type for e in stored(connection)) == ["changed", "scheduled"]
-    assert TimelineItem.objects.get(wedding=wedding).location == "Online"
+    assert sorted(e.event_type for e in stored(connection)) == ["changed", "changed", "scheduled"]
+    moved = "Quinta do Torneiro, Oeiras"
+    assert (TimelineItem.objects.get(wedding=wedding).location == moved) is at_once
     pull_connection(connection)
-    assert TimelineItem.objects.get(wedding=wedding).location == "Quinta do Torneiro, Oeiras"
+    assert TimelineItem.objects.get(wedding=wedding).location == moved
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_words_before_the_first_is_taken_up_are_a_duplicate(
+    acuity, linked, client, settings, django_capture_on_commit_callbacks
+):
+    """A delivery sent again while the first still waits adds nothing: the fetch to come
+    covers both. Once the first is taken up, the same bytes are stored as news."""
+    import base64
+    import hashlib
+    import hmac
+
+    from integrations.webhooks.drain import drain_connection
+
+    settings.WEBHOOK_REPEAT_SECONDS = 0
+    connection, url = linked
+    made = acuity.book(local(120, 14), type="Menu tasting", notify=False)
+    body = f"action=changed&id={made['id']}&calendarID=1&appointmentTypeID=2".encode()
+    signature = base64.b64encode(hmac.new(acuity.api_key.encode(), body, hashlib.sha256).digest())
+
+    def deliver() -> dict:
+        response = client.post(
+            "/" + url.split("/", 3)[3],
+            body,
+            content_type="application/x-www-form-urlencoded",
+            HTTP_X_ACUITY_SIGNATURE=signature.decode(),
+        )
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    with django_capture_on_commit_callbacks(execute=False):  # nothing is processed yet
+        assert deliver()["status"] == "received"
+        assert deliver() == {"status": "duplicate"}
+    assert drain_connection(connection.pk).processed == 1
+    assert len(gets(acuity, f"/appointments/{made['id']}")) == 1
+    with django_capture_on_commit_callbacks(execute=False):
+        assert deliver()["status"] == "received"  # taken up since: news
+    assert len(stored(connection)) == 2
 
 
 @pytest.mark.django_db(transaction=True)
