@@ -22,6 +22,20 @@ if not Path(PYTHON).exists():
     PYTHON = sys.executable
 
 
+def speed_probe_ms() -> float:
+    """Milliseconds for a fixed pure-Python workload, best of five, on the idle machine before
+    the run. This VM's speed drifts by a third from hour to hour (with no steal time to show
+    for it): runs compare fairly only at similar probes."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        table: dict[int, int] = {}
+        for n in range(300_000):
+            table[n & 1023] = table.get(n & 1023, 0) + n
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -34,7 +48,8 @@ def machine() -> str:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (
         f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"speed probe {speed_probe_ms()} ms"
     )
 
 
@@ -196,6 +211,9 @@ class CpuMeter:
         # Processes that ended within the run (PostgreSQL backends of short connections).
         attributed = sum(v for k, v in used.items() if k != "machine")
         used["exited"] = round(max(0.0, used["machine"] - attributed), 2)
+        # Time the hypervisor gave this VM's cores to others: when it is high, every figure of
+        # the run is lower than the code's own (compare runs only at similar steal).
+        used["steal"] = round((getattr(a, "steal", 0.0) - getattr(b, "steal", 0.0)) / elapsed, 2)
         return used
 
 

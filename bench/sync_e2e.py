@@ -585,7 +585,8 @@ def main() -> None:
     if args.google + args.caldav < 1 or args.items < 1:
         parser.error("at least one target and one item")
 
-    print(f"machine: {machine()}", flush=True)
+    described = machine()
+    print(f"machine: {described}", flush=True)
     urls = services()
     database = fresh_database(urls["DATABASE_URL"], "wedsync_bench_sync")
     subprocess.run(
@@ -913,6 +914,7 @@ def main() -> None:
         "sender_max_late_ms": ms(late),
         "cpu_cores": cpu,
         "pg_sessions_opened": sessions,
+        "machine": described,
         "hub": f"uvicorn --workers {args.web_workers}, {args.worker_processes} x celery worker "
         f"--pool {args.pool} -c {args.concurrency} -Q {queues}",
         "probe": f"poll every {args.poll_ms:g} ms; caldav by {args.caldav_probe}",

@@ -192,7 +192,8 @@ def main() -> None:
     parser.add_argument("--paced-connections", type=int, default=64)
     args = parser.parse_args()
 
-    print(f"machine: {machine()}", flush=True)
+    described = machine()
+    print(f"machine: {described}", flush=True)
     urls = services()
     database = fresh_database(urls["DATABASE_URL"], "wedsync_bench_ingest")
     env = hub_env(database, urls["REDIS_URL"])
@@ -290,6 +291,7 @@ def main() -> None:
         "saturated_ack_p50_ms": ms(load["p50"]),
         "saturated_ack_p95_ms": ms(load["p95"]),
         "saturated_ack_p99_ms": ms(load["p99"]),
+        "machine": described,
         "server": f"{args.server} --workers {args.workers}, Celery worker -c 2 at nice 10",
         "load": f"wrk -t{WRK_THREADS} -c{args.connections} -d{args.seconds}s",
     }
