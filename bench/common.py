@@ -70,7 +70,16 @@ def fresh_database(url: str, name: str) -> str:
 
     parts = urlsplit(url)
     with closing(psycopg.connect(url, autocommit=True)) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(30):
+            try:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                break
+            except psycopg.errors.InsufficientPrivilege:
+                # An autovacuum worker (the superuser's) is still at the last run's tables,
+                # and only a superuser may end it: it is done within seconds.
+                if attempt == 29:
+                    raise
+                time.sleep(1)
         connection.execute(f'CREATE DATABASE "{name}"')
     return urlunsplit(parts._replace(path=f"/{name}"))
 
