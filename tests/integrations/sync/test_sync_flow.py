@@ -363,6 +363,19 @@ def test_a_worker_killed_mid_push_completes_the_push_once_after_restart(
     assert listed["status"] == "confirmed"
 
 
+def two_items_the_first_recorded(team, django_capture_on_commit_callbacks):
+    """Two timeline items, the first one's creation recorded (its push not run yet)."""
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    first, second = (
+        TimelineItemFactory(wedding=team.wedding, title=title) for title in ("Ceremony", "Dinner")
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(first.pk)})
+    return first, second
+
+
 @pytest.mark.parametrize(
     ("budget", "summary", "hand_over"),
     [
@@ -390,11 +403,7 @@ def test_a_change_whose_pusher_finds_the_lease_taken_is_pushed_by_the_holder(
     from wedsync.live import EventType
 
     calendar, _, _ = linked
-    first, second = (
-        TimelineItemFactory(wedding=team.wedding, title=title) for title in ("Ceremony", "Dinner")
-    )
-    with django_capture_on_commit_callbacks(execute=False):
-        record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(first.pk)})
+    _, second = two_items_the_first_recorded(team, django_capture_on_commit_callbacks)
     real_push_one = push.push_one
     meanwhile, kicked = [], []
 
@@ -442,11 +451,7 @@ def test_a_connection_paused_while_its_pusher_is_at_work_gets_no_further_round(
     from wedsync.live import EventType
 
     calendar, _, _ = linked
-    first, second = (
-        TimelineItemFactory(wedding=team.wedding, title=title) for title in ("Ceremony", "Dinner")
-    )
-    with django_capture_on_commit_callbacks(execute=False):
-        record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(first.pk)})
+    first, second = two_items_the_first_recorded(team, django_capture_on_commit_callbacks)
     real_push_one = push.push_one
 
     def push_one_then_pause(adapter, connection, change, link):
