@@ -30,7 +30,22 @@ def snapshot_of(fields: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(fields, cls=DjangoJSONEncoder))
 
 
-STATE_FIELDS = ("version", "source_modified", "fields_hash", "snapshot", "deleted")
+STATE_FIELDS = (
+    "version",
+    "source_modified",
+    "fields_hash",
+    "snapshot",
+    "deleted",
+    "body",
+    "body_version",
+)
+
+
+def keep_body(link: RecordLink, record: ExternalRecord) -> None:
+    """The provider's copy of the record at its version, when the adapter gives one (CalDAV):
+    the next update merges into it without reading it first (RecordLink.body)."""
+    link.body = record.body or ""
+    link.body_version = (record.version or "") if record.body is not None else ""
 
 
 def store_record(
@@ -52,11 +67,21 @@ def store_record(
         if modified and link.source_modified and modified < link.source_modified:
             return STALE, link
         if digest == link.fields_hash:
+            changed = []
             if modified and (link.source_modified is None or modified > link.source_modified):
                 link.source_modified = modified
-                link.save(update_fields=["source_modified", "updated_at"])
+                changed.append("source_modified")
+            if record.version and record.version != link.version:
+                # Only what we do not map changed (an alarm, an attendee): nothing to apply,
+                # but the next update must be conditional on this version, merged into it.
+                link.version = record.version
+                keep_body(link, record)
+                changed += ["version", "body", "body_version"]
+            if changed:
+                link.save(update_fields=[*changed, "updated_at"])
             return UNCHANGED, link
         link.version = record.version or ""
+        keep_body(link, record)
         link.source_modified = modified or link.source_modified
         link.fields_hash = digest
         link.snapshot = snapshot_of(record.fields)
@@ -82,8 +107,8 @@ def locked_link(
         "fields_hash": digest,
         "snapshot": snapshot_of(record.fields),
         "deleted": record.deleted,
-        "body": "",
-        "body_version": "",
+        "body": record.body or "",
+        "body_version": (record.version or "") if record.body is not None else "",
         "created_at": now,
         "updated_at": now,
     }

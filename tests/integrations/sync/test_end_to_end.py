@@ -192,14 +192,16 @@ def timezone_now():
     return timezone.now()
 
 
-def test_the_engine_updates_a_calendar_event_from_its_own_copy_until_someone_else_edits_it(
+def test_the_engine_updates_a_calendar_event_from_the_copy_it_last_wrote_or_pulled(
     team, google, linked, calendar, radicale, settings, caplog, django_capture_on_commit_callbacks
 ):
     """The CalDAV event we wrote is updated with one PUT; after the venue edits it in its app,
-    the If-Match fails, and the engine reads it back and merges: the venue's alarm stays."""
+    the If-Match fails, and the engine reads it back and merges: the venue's alarm stays. A
+    pull that finds such an edit keeps the venue's copy for the next update."""
     from icalendar import Alarm
 
     from integrations.models import RecordLink
+    from integrations.sync import pull
     from tests.factories import TimelineItemFactory
     from wedsync.changes import record_change
     from wedsync.live import EventType
@@ -232,14 +234,17 @@ def test_the_engine_updates_a_calendar_event_from_its_own_copy_until_someone_els
     assert change(EventType.TIMELINE_ITEM_UPDATED, title="Dinner under the stars") == ["PUT"]
     assert str(caldav_support.event_of(calendar.get(name))["SUMMARY"]) == "Dinner under the stars"
 
-    # The venue adds a reminder in its calendar app: our copy is stale now.
-    theirs = calendar.get(name)[1]
-    reminder = Alarm()
-    reminder.add("action", "DISPLAY")
-    reminder.add("description", "Candles")
-    reminder.add("trigger", dt.timedelta(minutes=-15))
-    next(iter(theirs.walk("VEVENT"))).add_component(reminder)
-    calendar.put(name, theirs.to_ical().decode())
+    def venue_adds_a_reminder(text: str) -> None:
+        """In its calendar app: nothing the hub maps changes, the event's etag does."""
+        theirs = calendar.get(name)[1]
+        reminder = Alarm()
+        reminder.add("action", "DISPLAY")
+        reminder.add("description", text)
+        reminder.add("trigger", dt.timedelta(minutes=-15))
+        next(iter(theirs.walk("VEVENT"))).add_component(reminder)
+        calendar.put(name, theirs.to_ical().decode())
+
+    venue_adds_a_reminder("Candles")  # our copy is stale now
 
     assert change(EventType.TIMELINE_ITEM_UPDATED, location="Terrace") == ["PUT", "GET", "PUT"]
     event = caldav_support.event_of(calendar.get(name))
@@ -248,3 +253,18 @@ def test_the_engine_updates_a_calendar_event_from_its_own_copy_until_someone_els
     link.refresh_from_db()
     assert link.version == calendar.get(name)[0] and link.current_body is not None
     assert OutboundChange.objects.filter(connection=caldav, status="sent").count() == 3
+
+    # More reminders, and this time pulls see them first (the first pull stores the event as
+    # the venue's server writes it, the second finds nothing we map changed): the link takes
+    # each new version with the venue's copy, so the next update is one PUT again.
+    for text in ("Music", "Toast"):
+        venue_adds_a_reminder(text)
+        pull.pull_connection(Connection.objects.get(pk=caldav.pk))
+        link.refresh_from_db()
+        assert link.version == calendar.get(name)[0] and text in link.current_body
+
+    assert change(EventType.TIMELINE_ITEM_UPDATED, notes="Bring the rings") == ["PUT"]
+    event = caldav_support.event_of(calendar.get(name))
+    assert str(event["DESCRIPTION"]) == "Bring the rings"
+    alarms = [str(a["DESCRIPTION"]) for a in event.walk("VALARM")]
+    assert alarms == ["Candles", "Music", "Toast"]
