@@ -41,11 +41,18 @@ STATE_FIELDS = (
 )
 
 
+def body_of(record: ExternalRecord) -> dict[str, str]:
+    """The link's `body` and `body_version` for the record: the provider's copy at its version
+    when the adapter gives one (CalDAV), so the next update merges into it without reading it
+    first (RecordLink.body); else none."""
+    if record.body is None:
+        return {"body": "", "body_version": ""}
+    return {"body": record.body, "body_version": record.version or ""}
+
+
 def keep_body(link: RecordLink, record: ExternalRecord) -> None:
-    """The provider's copy of the record at its version, when the adapter gives one (CalDAV):
-    the next update merges into it without reading it first (RecordLink.body)."""
-    link.body = record.body or ""
-    link.body_version = (record.version or "") if record.body is not None else ""
+    for name, value in body_of(record).items():
+        setattr(link, name, value)
 
 
 def store_record(
@@ -107,8 +114,7 @@ def locked_link(
         "fields_hash": digest,
         "snapshot": snapshot_of(record.fields),
         "deleted": record.deleted,
-        "body": record.body or "",
-        "body_version": (record.version or "") if record.body is not None else "",
+        **body_of(record),
         "created_at": now,
         "updated_at": now,
     }

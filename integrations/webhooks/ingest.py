@@ -72,12 +72,15 @@ def event_type_of(scheme: str, delivery: verify.Delivery, payload: Any) -> str:
     return delivery.query.get("event", "")
 
 
+HASHED_KEY = "sha256:"  # the prefix of a dedup key made from the body (no event id)
+
+
 def dedup_key_of(scheme: str, delivery: verify.Delivery, event_type: str) -> str:
     found = verify.event_id(scheme, delivery)
     if found:
         return f"id:{found}"[:200]
     digest = hashlib.sha256(event_type.encode() + b"\n" + delivery.body).hexdigest()
-    return f"sha256:{digest}"
+    return f"{HASHED_KEY}{digest}"
 
 
 def storable_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -26,11 +26,12 @@ from django.utils import timezone
 from integrations.adapters.base import WebhookItem
 from integrations.models import Connection, InboundEvent
 
+from .ingest import HASHED_KEY
+
 # Schemes whose deliveries carry no event id and no time: the same bytes for every change of a
 # record. (Others without an id, Calendly's, carry the time of the change: the same bytes there
 # are the same notification sent again, a duplicate whenever it comes.)
 REPEATING_SCHEMES = frozenset({"acuity"})
-HASHED = "sha256:"  # the prefix of a key made from the body (integrations.webhooks.ingest)
 FETCHED = "#"
 NOT_FETCHED = "~"
 
@@ -44,7 +45,7 @@ def take_up(connection: Connection, event_ids: list[int], items: list[WebhookIte
     if not any(item.record is None for item in items):
         return None  # the delivery carries its record: distinct changes are distinct bytes
     hashed = (
-        InboundEvent.objects.filter(pk__in=event_ids, dedup_key__startswith=HASHED)
+        InboundEvent.objects.filter(pk__in=event_ids, dedup_key__startswith=HASHED_KEY)
         .exclude(dedup_key__contains=FETCHED)
         .exclude(dedup_key__contains=NOT_FETCHED)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -72,7 +73,10 @@ def message(wedding_id, event_type: EventType | str, data: dict[str, Any]) -> tu
     return wedding_group(wedding_id), {"type": "wedding.event", "event": event}
 
 
-_in_order: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+# By loop: a forked process starts a loop of its own (layer_loop), and the parent's goes.
+_in_order: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def in_order() -> asyncio.Lock:
