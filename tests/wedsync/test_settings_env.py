@@ -87,12 +87,27 @@ def test_database_redis_hosts_and_keys_come_from_the_environment(tmp_path):
         "db.internal",
     )
     assert "transaction_mode" not in loaded["OPTIONS"]
+    assert loaded["OPTIONS"]["server_side_binding"] is True
+    assert loaded["OPTIONS"]["prepare_threshold"] == 5
     assert loaded["REDIS_URL"] == loaded["BROKER"] == "redis://cache.internal:6380/2"
     assert loaded["LAYER_HOSTS"] == [
         {"address": "redis://cache.internal:6380/2", "socket_timeout": None}
     ]
     assert loaded["ALLOWED_HOSTS"] == ["hub.example.com", "api.example.com"]
     assert loaded["FERNET_KEYS"] == ["new-key", "old-key"]
+
+
+def test_server_side_binding_can_be_turned_off_for_a_pooling_proxy(tmp_path):
+    result = load_settings(
+        tmp_path,
+        SECRET_KEY="s3cret",
+        DATABASE_URL="postgres://hub:pw@pgbouncer.internal:6432/weddings",
+        DB_SERVER_BINDING="0",
+    )
+    assert result.returncode == 0, result.stderr
+    options = json.loads(result.stdout)["OPTIONS"]
+    assert "server_side_binding" not in options
+    assert "prepare_threshold" not in options
 
 
 @pytest.mark.parametrize(
