@@ -1,13 +1,16 @@
 """End-to-end sync latency: a vendor's change reaching every other linked system and the socket.
 
     .venv/bin/python bench/sync_e2e.py [--rate 50] [--seconds 30] [--google 6] [--caldav 3]
+                                          [--radicales N]
 
 PostgreSQL and Redis from DATABASE_URL/REDIS_URL, else started as CI starts them; a fresh
 database. One wedding (today, in Lisbon, unless --days-ahead) is linked to ten systems: the
 source, HoneyBook through the bridge (its shared secret in X-WedSync-Secret), and nine targets
 that take timeline pushes, each the connection of its own organization taking part in the
 wedding: Google Calendar (one in-process GoogleCalendarEmulator; a calendar and an OAuth grant
-per connection) and CalDAV (a Radicale subprocess; a user and a calendar per connection). The hub
+per connection) and CalDAV (Radicale subprocesses, a user and a calendar per connection; one
+server per calendar, as three vendors' calendars are three servers, unless `--radicales`: one
+Radicale takes a global lock for every write, so calendars sharing one queue there). The hub
 runs as deployed (docker/compose.yaml): uvicorn (ASGI, DB_POOL=1: HTTP and WebSocket), gunicorn
 taking the webhooks (WSGI, `--ingest-workers` sync workers) and a Celery worker consuming
 priority,webhooks,sync (prefork -c 4 by default: the pushes are mostly CPU on this machine, and
@@ -78,8 +81,6 @@ TIME_ZONE = "Europe/Lisbon"
 ITEM_NAMES = ["Ceremony", "Cocktails", "Dinner", "First dance", "Cake", "Speeches", "Send-off"]
 SEQ = re.compile(r"#(\d+)\s*$")
 SUMMARY = re.compile(r"^SUMMARY:(.*?)\r?$", re.M)
-# The calendar URL a vendor would paste (https); PROVIDER_ORIGINS sends the hub to Radicale.
-CALDAV_ORIGIN = "https://caldav.bench.example"
 CALDAV_PASSWORD = "bench-app-password"
 OAUTH_CLIENT = {"client_id": "wedsync-bench", "client_secret": "bench-client-secret"}
 
@@ -187,6 +188,7 @@ class Radicale:
 
     def __init__(self, root: Path, users: list[str]) -> None:
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.storage = root / "collections"
         (root / "users").write_text("".join(f"{u}:{CALDAV_PASSWORD}\n" for u in users))
         port = free_port()
@@ -561,6 +563,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the measured run")
     parser.add_argument("--google", type=int, default=6, help="Google Calendar targets")
     parser.add_argument("--caldav", type=int, default=3, help="CalDAV (Radicale) targets")
+    parser.add_argument(
+        "--radicales",
+        type=int,
+        default=0,
+        help="Radicale servers the CalDAV calendars share (0: one each, as vendors' would be)",
+    )
     parser.add_argument("--items", type=int, default=1, help="timeline items changed in turn")
     parser.add_argument("--web-workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument(
@@ -595,13 +603,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="wedsync-bench-sync-"))
     processes: list[subprocess.Popen] = []
     google = GoogleCalendarEmulator(account_email="bench@google.example").start()
-    radicale = None
+    radicales: list[Radicale] = []
     try:
-        # The nine systems: one Google emulator (a calendar and a grant per connection) and one
-        # Radicale (a user and a calendar per connection).
+        # The nine systems: one Google emulator (a calendar and a grant per connection) and
+        # Radicale (a user and a calendar per connection; by default a server per calendar).
         google.register_client(["http://127.0.0.1/cb"], **OAUTH_CLIENT)
         users = [f"vendor{i}" for i in range(args.caldav)]
-        radicale = Radicale(work, users) if args.caldav else None
+        servers = min(args.radicales or args.caldav, args.caldav)
+        radicales = [Radicale(work / f"radicale{n}", users[n::servers]) for n in range(servers)]
         targets, seeds = [], []
         expires = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=50)).isoformat()
         for i in range(args.google):
@@ -622,18 +631,17 @@ def main() -> None:
                     "config": {"calendar_id": calendar},
                 }
             )
-        for user in users:
+        for n, user in enumerate(users):
+            radicale = radicales[n % servers]
             path = radicale.make_calendar(user, "weddings")
             targets.append(CaldavTarget(radicale, user, path, args.caldav_probe))
             credentials = {
                 "username": user,
                 "password": CALDAV_PASSWORD,
-                "calendar_url": f"{CALDAV_ORIGIN}{path}",
+                "calendar_url": f"{radicale.origin}{path}",  # as the vendor pastes it
             }
             seeds.append({"provider": "caldav", "credentials": credentials, "config": {}})
         origins = {"google_calendar": google.base_url}
-        if radicale:
-            origins["caldav"] = radicale.origin
         env = hub_env(
             database,
             urls["REDIS_URL"],
@@ -792,8 +800,7 @@ def main() -> None:
             roles.append(("ingest", processes[1].pid))
         workers = processes[1 + bool(args.ingest_workers) :][: args.worker_processes]
         roles += [("workers", p.pid) for p in workers]
-        if radicale:
-            roles.append(("radicale", radicale.process.pid))
+        roles += [("radicale", radicale.process.pid) for radicale in radicales]
         meter = CpuMeter(roles)
         sessions = pg_sessions(database)
         meter.start()
@@ -820,11 +827,11 @@ def main() -> None:
         stats = shell(env, STATS)
     finally:
         stop(processes)
-        if radicale:
-            stop([radicale.process])
+        stop([radicale.process for radicale in radicales])
+        for radicale in radicales:
             radicale.log.close()
+            shutil.rmtree(radicale.storage, ignore_errors=True)
         google.stop()
-        shutil.rmtree(work / "collections", ignore_errors=True)
 
     # -- figures ------------------------------------------------------------------------------
     e2e, per_provider, all_systems, socket_ms = [], {}, [], []
@@ -881,6 +888,7 @@ def main() -> None:
     result = {
         "systems": len(targets) + 1,
         "targets": {"google_calendar": args.google, "caldav": args.caldav},
+        "caldav_servers": len(radicales),
         "changes": len(measured) - refused,
         "rate_per_s": args.rate,
         "seconds": args.seconds,
