@@ -382,6 +382,44 @@ def test_create_update_delete_round_trip_in_the_venues_time(calendar, vendor):
     assert calendar.names() == set()
 
 
+def as_the_vtimezone_says(upstream_copy, when: dt.datetime) -> dt.timedelta:
+    """The UTC offset at `when` that a client reading only the object's VTIMEZONE computes."""
+    (zone,) = upstream_copy[1].walk("VTIMEZONE")
+    return zone.to_tz(lookup_tzid=False).utcoffset(when.replace(tzinfo=None))
+
+
+def test_the_time_zone_written_covers_the_events_years_and_follows_it_when_it_moves(
+    calendar, vendor
+):
+    adapter = hub(calendar, vendor)
+    created = adapter.push(Change("events", "create", ceremony(), our_id=OUR_ID))
+    stored = calendar.get(created.external_id)
+    summer_2027 = dt.datetime(2027, 6, 19, 15, 30)
+    assert as_the_vtimezone_says(stored, summer_2027) == dt.timedelta(hours=1)  # BST
+    assert as_the_vtimezone_says(stored, dt.datetime(2027, 12, 1)) == dt.timedelta(0)
+    assert len(stored[1].to_ical()) < 1500  # not 1970-2038: 2.6 kB that every reader parses
+
+    moved = ceremony(
+        starts_at=dt.datetime(2031, 6, 14, 15, 30, tzinfo=LONDON),
+        ends_at=dt.datetime(2031, 6, 14, 16, 15, tzinfo=LONDON),
+    )
+    adapter.push(
+        Change(
+            "events",
+            "update",
+            moved,
+            our_id=OUR_ID,
+            external_id=created.external_id,
+            version=created.version,
+        )
+    )
+    stored = calendar.get(created.external_id)
+    assert len(stored[1].walk("VTIMEZONE")) == 1  # the 2027 one replaced, not kept beside it
+    assert as_the_vtimezone_says(stored, dt.datetime(2031, 6, 14, 15, 30)) == dt.timedelta(hours=1)
+    assert as_the_vtimezone_says(stored, dt.datetime(2031, 11, 1)) == dt.timedelta(0)
+    assert event_of(stored).start == dt.datetime(2031, 6, 14, 15, 30, tzinfo=LONDON)
+
+
 def test_a_retried_create_makes_one_event_and_overwrites_nothing(calendar, vendor):
     adapter = hub(calendar, vendor)
     first = adapter.push(Change("events", "create", ceremony(), our_id=OUR_ID))

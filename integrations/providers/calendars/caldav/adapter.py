@@ -143,6 +143,34 @@ def master_event(calendar: Calendar) -> Event | None:
     return next((e for e in events if "RECURRENCE-ID" not in e), events[0] if events else None)
 
 
+def add_timezones(calendar: Calendar, event: Event) -> None:
+    """The VTIMEZONE every TZID needs (RFC 5545 3.6.5), covering the years the event spans.
+
+    icalendar's default covers 1970-2038: 2.6 kB of transitions for Lisbon, which every write,
+    every server and every read of the event then parse. A VTIMEZONE need only cover the times
+    the object uses, so a single event that does not repeat gets one for its own years, and
+    its zones' old ones are replaced (the event may have moved to another year). A series or
+    an object with several events keeps what it has and gets the full range for a new zone.
+    """
+    events = list(calendar.walk("VEVENT"))
+    repeats = any(prop in event for prop in ("RRULE", "RDATE"))
+    if len(events) != 1 or repeats:
+        calendar.add_missing_timezones()
+        return
+    times = [event.get(prop) for prop in TIME_PROPS]
+    times = [t for t in times if t is not None and isinstance(t.dt, dt.datetime)]
+    zones = {str(t.params["TZID"]) for t in times if "TZID" in t.params}
+    if not zones:
+        return
+    calendar.subcomponents = [
+        c for c in calendar.subcomponents if not (c.name == "VTIMEZONE" and c.get("TZID") in zones)
+    ]
+    years = [t.dt.year for t in times]
+    calendar.add_missing_timezones(
+        first_date=dt.date(min(years) - 1, 12, 1), last_date=dt.date(max(years) + 1, 1, 31)
+    )
+
+
 def as_utc(value: Any) -> dt.datetime | None:
     if not isinstance(value, dt.datetime):
         return None
@@ -483,7 +511,7 @@ class CaldavAdapter(Adapter):
         if existing:
             sequence = int(event.pop("SEQUENCE", 0))
             event.add("sequence", sequence + 1)
-        calendar.add_missing_timezones()  # RFC 5545: every TZID needs its VTIMEZONE
+        add_timezones(calendar, event)
         return calendar.to_ical()
 
     # -- writing --------------------------------------------------------------------------
