@@ -31,6 +31,7 @@ from integrations.adapters.base import Change, PushResult
 from integrations.errors import ProviderError
 from integrations.models import Connection, OutboundChange, RecordLink
 from integrations.sync.records import fields_hash, snapshot_of
+from integrations.updates import update_each
 from wedsync.live import EventType, broadcast_all_on_commit, broadcast_on_commit
 from wedsync.returning import update_returning_rows
 
@@ -440,10 +441,10 @@ def needs_recovery(connection: Connection) -> bool:
 def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = None) -> None:
     """Record pushes the providers accepted: their record links, then the changes as sent.
 
-    A fan-out's links all take the same state (one change, one record), so they are written
-    by one UPDATE per record, only the versions (etags) differing; the changes by one UPDATE.
-    Each is its own transaction: a crash between them leaves the changes pending with their
-    links already current, and pushing again is the same write with the current etag. A new
+    The links, then the changes, are written in one round trip each (update_each), every row
+    with its own values (each system's etag). A crash between them leaves the changes pending
+    with their links already current, and pushing again is the same write with the current
+    etag. A new
     link is made under a row lock; a connection row is written only when a success has
     something to clear, and its last success once per run (release_leases). The live events
     go to `run_events` when given (sent by the caller once the run is handed over), else now.
@@ -470,25 +471,30 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
         state = (change.object_id, fields_hash(snapshot, deleted), deleted)
         by_state.setdefault(state, (snapshot, []))[1].append((link, result))
         change.external_id = result.external_id
-    for (object_id, digest, deleted), (snapshot, links) in by_state.items():
-        RecordLink.objects.filter(pk__in=[link.pk for link, _ in links]).update(
-            object_id=object_id,
-            snapshot=snapshot,
-            fields_hash=digest,
-            deleted=deleted,
-            updated_at=now,
-            **per_link_versions(links),
-        )
-    changes = [outcome.change for _, outcome in sent]
-    OutboundChange.objects.filter(pk__in=[change.pk for change in changes]).update(
-        status=OutboundChange.Status.SENT,
-        sent_at=now,
-        attempts=F("attempts") + 1,
-        last_error="",
-        external_id=Case(
-            *(When(pk=change.pk, then=Value(change.external_id)) for change in changes),
-            default=F("external_id"),
+    update_each(
+        RecordLink,
+        (
+            (link.pk, link_values(object_id, snapshot, digest, deleted, result, now))
+            for (object_id, digest, deleted), (snapshot, links) in by_state.items()
+            for link, result in links
         ),
+        keep_if_none=("version", "body", "body_version"),
+    )
+    update_each(
+        OutboundChange,
+        (
+            (
+                outcome.change.pk,
+                {
+                    "status": OutboundChange.Status.SENT,
+                    "sent_at": now,
+                    "last_error": "",
+                    "external_id": outcome.change.external_id,
+                },
+            )
+            for _, outcome in sent
+        ),
+        increment=("attempts",),
     )
     for connection in {connection for connection, _ in sent}:
         if needs_recovery(connection):
@@ -513,23 +519,23 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
         broadcast_all_on_commit(events)
 
 
-def per_link_versions(links: list[tuple[RecordLink, PushResult]]) -> dict[str, Case]:
-    """UPDATE values setting each link's version, and its body where the provider's copy is
-    known exactly (PushResult.body), by link id; links without them keep theirs."""
-
-    def by_link(pairs: list[tuple[int, str]], field: str) -> dict[str, Case]:
-        if not pairs:
-            return {}
-        whens = [When(pk=pk, then=Value(value)) for pk, value in pairs]
-        output = RecordLink._meta.get_field(field)
-        return {field: Case(*whens, default=F(field), output_field=output)}
-
-    versioned = [(link.pk, result) for link, result in links if result.version]
-    with_body = [(pk, result) for pk, result in versioned if result.body is not None]
+def link_values(
+    object_id, snapshot: dict, digest: str, deleted: bool, result: PushResult, now: dt.datetime
+) -> dict:
+    """A pushed record's link as the push left it: the record's state, and the provider's
+    version (etag) and, where the provider's copy is known exactly (PushResult.body), that copy
+    at that version; None keeps what the link has (update_each's keep_if_none)."""
+    version = result.version or None
+    known = version is not None and result.body is not None
     return {
-        **by_link([(pk, result.version) for pk, result in versioned], "version"),
-        **by_link([(pk, result.body) for pk, result in with_body], "body"),
-        **by_link([(pk, result.version) for pk, result in with_body], "body_version"),
+        "object_id": object_id,
+        "snapshot": snapshot,
+        "fields_hash": digest,
+        "deleted": deleted,
+        "updated_at": now,
+        "version": version,
+        "body": result.body if known else None,
+        "body_version": version if known else None,
     }
 
 

@@ -1,0 +1,88 @@
+"""update_each: many rows by primary key, each with its own values, in one round trip."""
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from integrations.models import OutboundChange, RecordLink
+from integrations.updates import update_each
+from tests.factories import OrganizationFactory
+from tests.integrations.providers.conftest import make_connection
+
+pytestmark = pytest.mark.django_db
+
+
+def links(n: int) -> list[RecordLink]:
+    connection = make_connection(OrganizationFactory(), "google_calendar", {"access_token": "t"})
+    return [
+        RecordLink.objects.create(
+            connection=connection,
+            resource="events",
+            external_id=f"event-{i}",
+            kind="timeline_item",
+            version=f"v{i}",
+            body=f"body {i}",
+            body_version=f"v{i}",
+        )
+        for i in range(n)
+    ]
+
+
+def test_each_row_takes_its_own_values_and_none_keeps_what_is_stored():
+    first, second, untouched = links(3)
+    when = dt.datetime(2027, 6, 19, 15, 30, tzinfo=dt.UTC)
+    update_each(
+        RecordLink,
+        [
+            (
+                first.pk,
+                {"version": "v1-new", "body": None, "snapshot": {"title": "A"}, "updated_at": when},
+            ),
+            (
+                second.pk,
+                {
+                    "version": None,
+                    "body": "body 1 new",
+                    "snapshot": {"title": "B"},
+                    "updated_at": when,
+                },
+            ),
+        ],
+        keep_if_none=("version", "body"),
+    )
+    first.refresh_from_db()
+    second.refresh_from_db()
+    untouched.refresh_from_db()
+    assert (first.version, first.body, first.snapshot) == ("v1-new", "body 0", {"title": "A"})
+    assert (second.version, second.body, second.snapshot) == ("v1", "body 1 new", {"title": "B"})
+    assert first.updated_at == second.updated_at == when
+    assert (untouched.version, untouched.body) == ("v2", "body 2")
+
+
+def test_increment_adds_one_to_each_row():
+    (link,) = links(1)
+    rows = [
+        OutboundChange.objects.create(
+            connection=link.connection,
+            kind="timeline_item",
+            object_id=uuid.uuid4(),
+            action="update",
+            attempts=n,
+        )
+        for n in (0, 3)
+    ]
+    update_each(
+        OutboundChange,
+        [(row.pk, {"status": "sent", "external_id": f"x{row.pk}"}) for row in rows],
+        increment=("attempts",),
+    )
+    assert sorted(OutboundChange.objects.values_list("attempts", "status", "external_id")) == [
+        (1, "sent", f"x{rows[0].pk}"),
+        (4, "sent", f"x{rows[1].pk}"),
+    ]
+
+
+def test_no_rows_is_no_statement(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        update_each(RecordLink, [])
