@@ -23,7 +23,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from integrations import services
@@ -118,12 +118,20 @@ def release_leases(
     return the ids of those with changes due: a task that found a lease taken left its change
     to the holder, and this is the holder's look (see push_run)."""
     ids = [c.pk for c in connections]
-    pushed = [c.pk for c in connections if runs[str(c.pk)].sent]
-    Connection.objects.filter(pk__in=ids).update(
-        push_lease_until=None,
-        last_success_at=Case(
-            When(pk__in=pushed, then=Value(timezone.now())), default=F("last_success_at")
+    now = timezone.now()
+    update_each(
+        Connection,
+        (
+            (
+                c.pk,
+                {
+                    "push_lease_until": None,
+                    "last_success_at": now if runs[str(c.pk)].sent else None,
+                },
+            )
+            for c in connections
         ),
+        keep_if_none=("last_success_at",),
     )
     if holding is not None:
         holding.let_go([str(pk) for pk in ids])
