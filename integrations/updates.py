@@ -59,8 +59,12 @@ def update_each(
         return
     names = tuple(rows[0][1])
     sql, fields = _statement(model, names, frozenset(keep_if_none), tuple(increment), db.vendor)
+    key = model._meta.pk
     params = [
-        [*(field.get_db_prep_save(values[field.name], db) for field in fields), pk]
+        [
+            *(field.get_db_prep_save(values[field.name], db) for field in fields),
+            key.get_db_prep_value(pk, db),
+        ]
         for pk, values in rows
     ]
     with db.cursor() as cursor:

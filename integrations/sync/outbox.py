@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
+from integrations.inserts import insert_each
 from integrations.models import Connection, OutboundChange
 from integrations.registry import get_provider
 from wedsync.live import EventType
@@ -106,21 +107,24 @@ def enqueue(
     wedding_id, kind, object_id, action, fields, source_connection_id=None, *, wedding=None
 ) -> int:
     targets = subscriber_ids(wedding_id, kind, exclude=source_connection_id)
-    rows = OutboundChange.objects.bulk_create(
-        OutboundChange(
-            connection_id=connection_id,
-            wedding_id=wedding_id,
-            kind=kind,
-            object_id=object_id,
-            action=action,
-            fields=fields,
-            source_connection_id=source_connection_id,
-        )
-        for connection_id in targets
+    rows = insert_each(
+        OutboundChange,
+        [
+            {
+                "connection": connection_id,
+                "wedding": wedding_id,
+                "kind": kind,
+                "object_id": object_id,
+                "action": action,
+                "fields": fields,
+                "source_connection": source_connection_id,
+            }
+            for connection_id in targets
+        ],
     )
     if rows:
         from integrations.sync.dispatch import push_queue_of, queue_pushes
 
         queue = push_queue_of(wedding) if wedding is not None else None
         transaction.on_commit(lambda: queue_pushes(targets, wedding_id, queue=queue), robust=True)
-    return len(rows)
+    return rows

@@ -1,10 +1,12 @@
-"""update_each: many rows by primary key, each with its own values, in one round trip."""
+"""Many rows in one round trip: update_each (by primary key, each with its own values) and
+insert_each (the outbox's fan-out)."""
 
 import datetime as dt
 import uuid
 
 import pytest
 
+from integrations.inserts import insert_each
 from integrations.models import OutboundChange, RecordLink
 from integrations.updates import update_each
 from tests.factories import OrganizationFactory
@@ -86,3 +88,26 @@ def test_increment_adds_one_to_each_row():
 def test_no_rows_is_no_statement(django_assert_num_queries):
     with django_assert_num_queries(0):
         update_each(RecordLink, [])
+
+
+def test_insert_each_writes_every_row_with_the_defaults_of_what_it_leaves_out():
+    (link,) = links(1)
+    item = uuid.uuid4()
+    rows = [
+        {
+            "connection": link.connection_id,
+            "kind": "timeline_item",
+            "object_id": item,
+            "action": "update",
+            "fields": {"title": f"Ceremony {n}"},
+        }
+        for n in range(3)
+    ]
+    assert insert_each(OutboundChange, rows) == 3
+    stored = list(OutboundChange.objects.order_by("id"))
+    assert [c.fields["title"] for c in stored] == ["Ceremony 0", "Ceremony 1", "Ceremony 2"]
+    assert {(c.object_id, c.status, c.attempts, c.last_error) for c in stored} == {
+        (item, "pending", 0, "")
+    }
+    assert all(c.created_at is not None and c.wedding_id is None for c in stored)
+    assert insert_each(OutboundChange, []) == 0
