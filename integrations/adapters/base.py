@@ -81,6 +81,7 @@ class WebhookItem:
     occurred_at: dt.datetime | None = None  # the provider's own time of the change
     deleted: bool = False
     pull: bool = False  # the webhook only says "something changed": pull the resource
+    channel: bool = False  # the provider stopped announcing changes: renew its push channel
 
 
 CredentialsRefresher = Callable[[], Mapping[str, Any]]

@@ -23,8 +23,11 @@ from integrations.webhooks.addresses import webhook_address
 RENEW_BEFORE = dt.timedelta(days=1)
 
 
-def ensure_channel(connection: Connection, *, now: dt.datetime | None = None) -> str:
-    """Open or renew the connection's push channel; returns what it did."""
+def ensure_channel(
+    connection: Connection, *, now: dt.datetime | None = None, force: bool = False
+) -> str:
+    """Open or renew the connection's push channel; returns what it did. `force` renews one
+    that is not due yet (the provider said it stopped sending: Graph's lifecycle events)."""
     adapter = services.adapter_for(connection)
     if not hasattr(adapter, "watch"):
         return "no push channels"
@@ -32,7 +35,8 @@ def ensure_channel(connection: Connection, *, now: dt.datetime | None = None) ->
         return "skipped: PUBLIC_URL is not set, so the provider cannot reach the hub"
     now = now or timezone.now()
     current = connection.config.get("push_channel")
-    if current and current.get("expires_at", 0) - now.timestamp() > RENEW_BEFORE.total_seconds():
+    left = current.get("expires_at", 0) - now.timestamp() if current else 0
+    if current and not force and left > RENEW_BEFORE.total_seconds():
         return "current"
     if not connection.webhook_secret:
         connection.webhook_secret = secrets.token_urlsafe(32)

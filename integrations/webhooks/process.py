@@ -144,6 +144,13 @@ def process(
         except AlreadyDone as done:
             return Outcome(done.status, f"already {done.status}")
         return Outcome(InboundEvent.Status.PROCESSED, outcome)
+    channel = ""
+    if any(item.channel for item in items):
+        # The provider stopped announcing changes: renew its channel before pulling what it
+        # did not announce (a failure raises, and the event is retried).
+        from integrations.sync.channels import ensure_channel
+
+        channel = f"push channel {ensure_channel(connection, force=True)}; "
     if any(item.pull for item in items):
         # The notification carries no record: an incremental pull brings the changes, in
         # transactions of its own, and this event is done once it has run.
@@ -154,7 +161,7 @@ def process(
         if run.status != SyncRun.Status.SUCCEEDED:
             raise ProviderError(connection.provider, "unavailable", run.error or "pull failed")
         items = [item for item in items if not item.pull]
-        pulled = f"pulled {run.pulled}, applied {run.applied}"
+        pulled = f"{channel}pulled {run.pulled}, applied {run.applied}"
     else:
         pulled = ""
     fetched = [(item, record_for(adapter, item)) for item in items]

@@ -255,8 +255,10 @@ def test_a_subscription_is_opened_its_notifications_pull_the_event_and_it_is_ren
     services.adapter_for(connection).pull("events")  # nothing yet; the delta link is kept below
     assert ensure_channel(connection) == "opened"
     [subscription] = graph.subscriptions()
-    # Graph validated the hub's URL before the subscription existed, and it echoes the secret.
-    assert graph.validations == [(f"{live_server.url}{inbound(connection)}", 200)]
+    # Graph validated the hub's URL (for change and lifecycle notifications alike) before the
+    # subscription existed, and it echoes the secret.
+    assert graph.validations == [(f"{live_server.url}{inbound(connection)}", 200)] * 2
+    assert subscription.lifecycle_url == f"{live_server.url}{inbound(connection)}"
     assert subscription.client_state == connection.webhook_secret
     assert len(connection.webhook_secret) <= 128
     assert subscription.change_types == {"created", "updated", "deleted"}
@@ -318,3 +320,51 @@ def test_a_subscription_is_opened_its_notifications_pull_the_event_and_it_is_ren
     [replacement] = graph.subscriptions()
     assert replacement.id != subscription.id
     assert Connection.objects.get(pk=connection.pk).config["push_channel"]["id"] == replacement.id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lifecycle_notifications_pull_what_was_missed_and_renew_or_reopen_the_subscription(
+    graph, team, live_server, settings, eager_celery
+):
+    from wedsync.models import TimelineItem
+
+    settings.PUBLIC_URL = live_server.url
+    graph.auto_notify = False
+    connection = graph_connection(graph, team.planner_org, wedding_id=str(team.wedding.pk))
+    services.adapter_for(connection).pull("events")
+    assert ensure_channel(connection) == "opened"
+    [subscription] = graph.subscriptions()
+
+    # Graph could not deliver a change and says so: the hub pulls the delta.
+    made = graph.seed_event(**outlook_event())
+    assert graph.drop_notifications() == 1
+    assert graph.lifecycle(subscription.id, "missed").status == 200
+    item = TimelineItem.objects.get(wedding=team.wedding)
+    assert item.title == "Ceremony"
+
+    # Reauthorization required: Graph sends nothing until the subscription is renewed, so the
+    # hub renews it (PATCH) at once; the next change is announced and applied.
+    graph.lifecycle(subscription.id, "reauthorizationRequired")
+    [renewed] = graph.subscriptions()
+    assert renewed.id == subscription.id and not renewed.needs_reauthorization
+    graph.user_edits_event(made["id"], subject="Ceremony (moved)")
+    assert [d.status for d in graph.deliver_notifications()] == [200]
+    item.refresh_from_db()
+    assert item.title == "Ceremony (moved)"
+
+    # The subscription was removed: the hub opens a new one and keeps it.
+    graph.lifecycle(subscription.id, "subscriptionRemoved")
+    [replacement] = graph.subscriptions()
+    assert replacement.id != subscription.id
+    assert Connection.objects.get(pk=connection.pk).config["push_channel"]["id"] == replacement.id
+    graph.user_edits_event(made["id"], subject="Ceremony (indoors)")
+    assert [d.status for d in graph.deliver_notifications()] == [200]
+    item.refresh_from_db()
+    assert item.title == "Ceremony (indoors)"
+
+    calls = [r.method for r in graph.requests if r.path.startswith("/v1.0/subscriptions")]
+    # The removed one: its PATCH is a 404, a new one is opened, the old one let go (404, done).
+    assert calls == ["POST", "PATCH", "PATCH", "POST", "DELETE"]
+    outcomes = list(InboundEvent.objects.order_by("id").values_list("status", "outcome"))
+    assert all(status == InboundEvent.Status.PROCESSED for status, _ in outcomes)
+    assert "push channel renewed" in outcomes[1][1]

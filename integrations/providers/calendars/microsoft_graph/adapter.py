@@ -45,6 +45,8 @@ READ_PREFER = 'outlook.timezone="UTC", outlook.body-content-type="text"'
 WINDOW_PAST = dt.timedelta(days=180)
 WINDOW_AHEAD = dt.timedelta(days=3 * 365)
 SUBSCRIPTION_LIFETIME = dt.timedelta(minutes=4200)  # Outlook allows 4230 (under three days)
+# Lifecycle events after which no notification comes until the subscription is renewed.
+CHANNEL_LIFECYCLE_EVENTS = frozenset({"reauthorizationRequired", "subscriptionRemoved"})
 SYNC_STATE_CODES = frozenset({"syncstatenotfound", "syncstateinvalid", "resyncrequired"})
 
 
@@ -231,12 +233,18 @@ class GraphCalendarAdapter(RestAdapter):
     # -- change notifications ----------------------------------------------------------------
 
     def parse_webhook(self, event_type: str, payload: Any) -> list[WebhookItem]:
-        """A notification names the event but carries none of it: the hub pulls its delta."""
+        """A notification names the event but carries none of it: the hub pulls its delta.
+
+        Lifecycle notifications: `missed` ones mean changes went unannounced (pull);
+        `reauthorizationRequired` and `subscriptionRemoved` mean notifications have stopped, so
+        the subscription is renewed or opened again (`channel`) and the delta pulled for what
+        changed meanwhile."""
         if event_type not in self.spec.webhook_events:
             return []
         if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
             raise ValueError("the notification has no 'value' list")
-        return [WebhookItem(resource="events", external_id="", pull=True)]
+        channel = event_type in CHANNEL_LIFECYCLE_EVENTS
+        return [WebhookItem(resource="events", external_id="", pull=True, channel=channel)]
 
     def watch(self, address: str, token: str) -> dict[str, Any]:
         """Subscribe `address` to the calendar's changes; Graph validates it first (the
@@ -248,6 +256,8 @@ class GraphCalendarAdapter(RestAdapter):
             "resource": "me/events",
             "expirationDateTime": _iso_z(expires),
             "clientState": token,
+            # Lifecycle notifications come to the same URL, verified by the same clientState.
+            "lifecycleNotificationUrl": address,
         }
         return self._channel(self.call("POST", "/subscriptions", json=body).json())
 

@@ -29,7 +29,10 @@ origin:
   POSTs `notificationUrl?validationToken=<url-encoded token>` and refuses the subscription (400
   `ValidationError`) unless the answer is 200, `text/plain`, the decoded token, within 10 s.
   Every change to an event then POSTs `{value: [changeNotification]}` carrying the clientState to
-  each live subscription that asked for that changeType.
+  each live subscription that asked for that changeType. A `lifecycleNotificationUrl` is
+  validated the same way; `lifecycle(id, event)` POSTs a lifecycle notification to it
+  (`reauthorizationRequired`: notifications stop until the subscription is renewed with PATCH;
+  `subscriptionRemoved`: the subscription is gone; `missed`).
 
 Times: `start`/`end` are `{dateTime, timeZone}` with a wall-clock dateTime and an IANA zone.
 Answers give them in the zone of `Prefer: outlook.timezone="<zone>"` (UTC without it, as
@@ -135,6 +138,8 @@ class Subscription:
     notification_url: str
     client_state: str | None
     expires_at: datetime
+    lifecycle_url: str | None = None
+    needs_reauthorization: bool = False
 
     def is_live(self, now: datetime | None = None) -> bool:
         return self.expires_at > (now or datetime.now(UTC))
@@ -148,6 +153,7 @@ class Subscription:
             "notificationUrl": self.notification_url,
             "expirationDateTime": _iso_z(self.expires_at),
             "clientState": self.client_state,
+            "lifecycleNotificationUrl": self.lifecycle_url,
         }
 
 
@@ -333,6 +339,37 @@ class GraphEmulator(Emulator):
     def expire_subscription(self, sub_id: str) -> None:
         with self.lock:
             self._subscriptions[sub_id].expires_at = datetime.now(UTC) - timedelta(seconds=1)
+
+    def lifecycle(self, sub_id: str, event: str, timeout_s: float = 5.0) -> NotificationDelivery:
+        """POST a lifecycle notification (reauthorizationRequired, subscriptionRemoved, missed)
+        to the subscription's lifecycleNotificationUrl, as Graph does, and apply it here."""
+        with self.lock:
+            subscription = self._subscriptions[sub_id]
+            if not subscription.lifecycle_url:
+                raise ValueError("the subscription has no lifecycleNotificationUrl")
+            if event == "reauthorizationRequired":
+                subscription.needs_reauthorization = True
+            elif event == "subscriptionRemoved":
+                del self._subscriptions[sub_id]
+            item = {
+                "subscriptionId": subscription.id,
+                "subscriptionExpirationDateTime": _iso_z(subscription.expires_at),
+                "tenantId": TENANT_ID,
+                "clientState": subscription.client_state,
+                "lifecycleEvent": event,
+            }
+            if subscription.client_state is None:
+                del item["clientState"]
+        sent = _send(Notification(sub_id, subscription.lifecycle_url, {"value": [item]}), timeout_s)
+        with self.lock:
+            self.deliveries.append(sent)
+        return sent
+
+    def drop_notifications(self) -> int:
+        """Lose the held notifications (Graph gave up on them): how many."""
+        with self.lock:
+            dropped, self._outbox = len(self._outbox), []
+        return dropped
 
     def pending_notifications(self) -> list[Notification]:
         with self.lock:
@@ -559,7 +596,10 @@ class GraphEmulator(Emulator):
         if state is not None and (not isinstance(state, str) or len(state) > MAX_CLIENT_STATE):
             raise self._graph_error(400, "InvalidRequest", "clientState is too long.")
         expires = self._expiration(body)
-        if not self._validate(url):
+        lifecycle_url = body.get("lifecycleNotificationUrl")
+        if lifecycle_url is not None:
+            self._check_url(lifecycle_url)
+        if not self._validate(url) or (lifecycle_url and not self._validate(lifecycle_url)):
             raise self._graph_error(
                 400,
                 "ValidationError",
@@ -573,6 +613,7 @@ class GraphEmulator(Emulator):
             notification_url=url,
             client_state=state,
             expires_at=expires,
+            lifecycle_url=lifecycle_url,
         )
         with self.lock:
             self._subscriptions[subscription.id] = subscription
@@ -589,6 +630,7 @@ class GraphEmulator(Emulator):
                 return Response(status=204)
             if request.method == "PATCH":
                 subscription.expires_at = self._expiration(self._json_object(request))
+                subscription.needs_reauthorization = False
             return self.json(subscription.resource_body())
 
     # -- internals: events ----------------------------------------------------------------
@@ -640,7 +682,11 @@ class GraphEmulator(Emulator):
             **{"@odata.etag": f'W/"{change_key}"'},
         )
         for subscription in self._subscriptions.values():
-            if subscription.is_live() and change in subscription.change_types:
+            if (
+                subscription.is_live()
+                and not subscription.needs_reauthorization
+                and change in subscription.change_types
+            ):
                 self._outbox.append(self._notification(subscription, stored, change))
         if self.auto_notify and self._outbox:
             self.deliver_in_background(self.deliver_notifications)
