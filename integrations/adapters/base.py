@@ -41,6 +41,9 @@ class ExternalRecord:
     # The record as the provider stores it at `version`, for adapters whose updates merge
     # into it (CalDAV: the iCalendar object).
     body: str | None = field(default=None, repr=False)
+    # Only some of the record's fields (a WhatsApp status names what became of a message, not
+    # its text): they update the stored state instead of replacing it.
+    partial: bool = False
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -73,6 +74,10 @@ def store_record(
             return CREATED, link
         if modified and link.source_modified and modified < link.source_modified:
             return STALE, link
+        if record.partial:
+            fields = {**link.snapshot, **snapshot_of(record.fields)}
+            record = dataclasses.replace(record, fields=fields, partial=False)
+            digest = fields_hash(fields, record.deleted)
         if digest == link.fields_hash:
             changed = []
             if modified and (link.source_modified is None or modified > link.source_modified):

@@ -10,6 +10,7 @@ is what catches a replay."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import pytest
@@ -305,6 +306,28 @@ def test_a_repeated_webhook_is_processed_once_and_a_later_status_is_not_a_duplic
         ("id:wamid.OUT:read", "processed"),
     ]
     assert RecordLink.objects.get(external_id="wamid.OUT").snapshot["status"] == "read"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statuses_update_a_sent_message_and_keep_its_text(whatsapp, linked, eager_celery):
+    connection, url = linked
+    sent_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    RecordLink.objects.create(  # as the push that sent it left it
+        connection=connection,
+        resource="messages",
+        external_id="wamid.OUT",
+        kind="message",
+        source_modified=sent_at,
+        snapshot={"text": "The ceremony moves to 16:00", "to": COUPLE, "status": "accepted"},
+    )
+    for status in ("delivered", "read"):
+        whatsapp.send_webhook(
+            url, whatsapp.envelope(whatsapp.status_value("wamid.OUT", status, COUPLE))
+        )
+
+    snapshot = RecordLink.objects.get(external_id="wamid.OUT").snapshot
+    assert snapshot["text"] == "The ceremony moves to 16:00"
+    assert (snapshot["status"], snapshot["direction"]) == ("read", "outbound")
 
 
 @pytest.mark.django_db(transaction=True)

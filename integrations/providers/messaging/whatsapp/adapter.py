@@ -11,8 +11,9 @@ mapping. What it cannot say is added here:
   {"body"}}`. A sent message cannot be edited or recalled, so updates and deletes are refused
   as permanent; a send is not retried blindly (Graph takes no idempotency key).
 * Nothing can be fetched back: the webhook's messages and statuses are the records (carried,
-  as the bridge's are). A delivery for another number of the same business account is not
-  this connection's and is skipped.
+  as the bridge's are). A status is partial: it updates what the hub holds of the message (the
+  text it sent stays). A delivery for another number of the same business account is not this
+  connection's and is skipped.
 """
 
 from __future__ import annotations
@@ -171,11 +172,16 @@ class WhatsAppAdapter(RestAdapter):
             "direction": "outbound",
             "status": status.get("status"),
         }
-        return self.carried(resource, str(external_id), fields, at)
+        return self.carried(resource, str(external_id), fields, at, partial=True)
 
     @staticmethod
     def carried(
-        resource: ResourceSpec, external_id: str, fields: dict[str, Any], at: dt.datetime | None
+        resource: ResourceSpec,
+        external_id: str,
+        fields: dict[str, Any],
+        at: dt.datetime | None,
+        *,
+        partial: bool = False,
     ) -> WebhookItem:
         record = ExternalRecord(
             resource=resource.name,
@@ -184,5 +190,6 @@ class WhatsAppAdapter(RestAdapter):
             fields=fields,
             modified=at,
             raw={},
+            partial=partial,
         )
         return WebhookItem(resource.name, external_id, record=record, occurred_at=at)
