@@ -10,8 +10,10 @@ its own answers (`classify`), as Healthchecks' transports override one hook.
 from __future__ import annotations
 
 import email.utils
+import functools
 import http.cookiejar
 import logging
+import os
 import random
 import re
 import threading
@@ -87,6 +89,11 @@ def error_message_from(response: requests.Response) -> str:
 _sessions = threading.local()
 
 
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def shared_session() -> requests.Session:
     """This thread's HTTP session, shared by every adapter it builds.
 
@@ -99,8 +106,23 @@ def shared_session() -> requests.Session:
     if session is None:
         session = requests.Session()
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        # requests reads the environment (proxies, NO_PROXY, ~/.netrc, CA bundle) again on every
+        # call: a third of its CPU per request. The proxies are read once per origin instead
+        # (environment_proxies), the CA bundle once here; .netrc never supplies a provider's
+        # credentials, which travel in each request's headers.
+        session.trust_env = False
+        session.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
         _sessions.session = session
     return session
+
+
+@functools.lru_cache(maxsize=256)
+def environment_proxies(origin: str) -> dict[str, str]:
+    """The proxies the environment names for this origin (HTTPS_PROXY, NO_PROXY, ...), read
+    once per process."""
+    return requests.utils.get_environ_proxies(origin)
 
 
 class ProviderHTTP:
@@ -160,6 +182,7 @@ class ProviderHTTP:
                     url,
                     headers={**self.auth(), **(headers or {})},
                     timeout=self.timeout,
+                    proxies=environment_proxies(origin_of(url)),
                     **kwargs,
                 )
             except requests.Timeout:
