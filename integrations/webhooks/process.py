@@ -25,7 +25,7 @@ from integrations.models import Connection, InboundEvent, RecordLink
 from integrations.sync.apply import apply_record
 from integrations.sync.records import CREATED, UPDATED, store_record
 
-from .repeats import take_up
+from .repeats import Repeat, take_up
 
 logger = logging.getLogger(__name__)
 
@@ -91,11 +91,20 @@ class Batch:
 EVENT_FIELDS = ("id", "connection_id", "status", "event_type", "body", "headers")
 
 
-def repeated(event_id: int) -> str:
-    return (
-        f"the same delivery as event {event_id}, fetched moments ago: not fetched again "
-        "(the next fetch or pull brings what it announces)"
+def defer(connection: Connection, event_ids: list[int], repeat: Repeat) -> Outcome:
+    """Wait for the end of the repeat window, then process the events on their own."""
+    from .dispatch import queue_processing
+
+    note = (
+        f"the same delivery as event {repeat.of} was fetched moments ago: fetched again at "
+        f"{repeat.until:%H:%M:%S} UTC"
     )
+    waiting = InboundEvent.objects.filter(pk__in=event_ids, status=InboundEvent.Status.RECEIVED)
+    waiting.update(next_attempt_at=repeat.until, outcome=note)
+    countdown = max(0.0, (repeat.until - timezone.now()).total_seconds())
+    for event_id in event_ids:
+        queue_processing(event_id, connection.organization_id, countdown=countdown)
+    return Outcome(InboundEvent.Status.RECEIVED, f"waiting: {note}")
 
 
 class AlreadyDone(Exception):
@@ -136,14 +145,9 @@ def process(
             items = adapter.parse_webhook(event.event_type, payload_of(event))
         except (ValueError, KeyError, TypeError) as error:
             raise PermanentFailure(f"the payload cannot be read: {error}") from error
-    repeat_of = take_up(connection, [event_id], items)
-    if repeat_of is not None:
-        outcome = repeated(repeat_of)
-        try:
-            mark_processed(event_id, outcome)
-        except AlreadyDone as done:
-            return Outcome(done.status, f"already {done.status}")
-        return Outcome(InboundEvent.Status.PROCESSED, outcome)
+    repeat = take_up(connection, [event_id], items)
+    if repeat is not None:
+        return defer(connection, [event_id], repeat)
     channel = ""
     if any(item.channel for item in items):
         # The provider stopped announcing changes: renew its channel before pulling what it
@@ -347,11 +351,9 @@ def process_group(group: list[Parsed], batch: Batch) -> Outcome:
     connection = batch.connection
     leader = group[-1]
     others = tuple(parsed.event.pk for parsed in group[:-1])
-    repeat_of = take_up(connection, [leader.event.pk, *others], [leader.item])
-    if repeat_of is not None:
-        outcome = repeated(repeat_of)
-        mark_processed(leader.event.pk, outcome, others)
-        return Outcome(InboundEvent.Status.PROCESSED, outcome)
+    repeat = take_up(connection, [leader.event.pk, *others], [leader.item])
+    if repeat is not None:
+        return defer(connection, [leader.event.pk, *others], repeat)
     record = merged_record(adapter, group)
     with transaction.atomic():
         stored, link = store_record(connection, record, occurred_at=leader.item.occurred_at)

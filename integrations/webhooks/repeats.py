@@ -7,14 +7,16 @@ the provider's state at that time, which covers both. When it is taken up its ke
 (renamed `<key>#<id>`), so the same bytes arriving later are stored as news and fetched again.
 
 A repeat taken up when an identical delivery received less than WEBHOOK_REPEAT_SECONDS before
-was fetched is not fetched itself (renamed `<key>~<id>`; the next fetch or pull brings what it
-announces): replaying a captured delivery cannot make the hub call the provider more than once
-in that many seconds.
+was fetched waits until those seconds have passed (its key kept: identical deliveries meanwhile
+are duplicates of it) and is fetched then: a second change made within the window reaches the
+hub when it ends, and replaying a captured delivery cannot make the hub call the provider more
+than once in that many seconds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
@@ -33,13 +35,23 @@ from .ingest import HASHED_KEY
 # are the same notification sent again, a duplicate whenever it comes.)
 REPEATING_SCHEMES = frozenset({"acuity"})
 FETCHED = "#"
-NOT_FETCHED = "~"
+NOT_FETCHED = "~"  # marked repeats that were never fetched (before repeats waited instead)
 
 
-def take_up(connection: Connection, event_ids: list[int], items: list[WebhookItem]) -> int | None:
-    """Release the body-hash keys of these events before what they name is fetched. Returns the
-    id of an identical delivery received less than WEBHOOK_REPEAT_SECONDS ago and fetched, if
-    there is one: then fetch nothing."""
+@dataclass(frozen=True)
+class Repeat:
+    """An identical delivery fetched moments ago: wait until `until`, then fetch."""
+
+    of: int
+    until: dt.datetime
+
+
+def take_up(
+    connection: Connection, event_ids: list[int], items: list[WebhookItem]
+) -> Repeat | None:
+    """Release the body-hash keys of these events before what they name is fetched; or, when
+    an identical delivery received less than WEBHOOK_REPEAT_SECONDS ago was fetched, keep them
+    and say until when to wait (nothing is fetched now)."""
     if connection.spec.webhook_scheme not in REPEATING_SCHEMES:
         return None
     if not any(item.record is None for item in items):
@@ -52,16 +64,18 @@ def take_up(connection: Connection, event_ids: list[int], items: list[WebhookIte
     keys = set(hashed.values_list("dedup_key", flat=True))
     if not keys:
         return None
-    since = timezone.now() - dt.timedelta(seconds=settings.WEBHOOK_REPEAT_SECONDS)
+    window = dt.timedelta(seconds=settings.WEBHOOK_REPEAT_SECONDS)
     recent = (
         InboundEvent.objects.filter(
             reduce(or_, (Q(dedup_key__startswith=f"{key}{FETCHED}") for key in keys)),
             connection=connection,
-            received_at__gte=since,
+            received_at__gte=timezone.now() - window,
         )
-        .values_list("pk", flat=True)
+        .order_by("-received_at")
+        .values_list("pk", "received_at")
         .first()
     )
-    mark = NOT_FETCHED if recent is not None else FETCHED
-    hashed.update(dedup_key=Concat(F("dedup_key"), Value(mark), Cast("id", CharField())))
-    return recent
+    if recent is not None:
+        return Repeat(of=recent[0], until=recent[1] + window)
+    hashed.update(dedup_key=Concat(F("dedup_key"), Value(FETCHED), Cast("id", CharField())))
+    return None

@@ -16,6 +16,7 @@ import logging
 import zoneinfo
 
 import pytest
+from django.db.models import F
 
 from integrations import services
 from integrations.errors import ProviderError
@@ -25,6 +26,7 @@ from integrations.providers.scheduling.acuity.emulator import AcuityEmulator
 from integrations.registry import get_provider
 from integrations.sync.pull import pull_connection
 from tests.factories import ParticipantFactory, WeddingFactory
+from tests.integrations.conftest import run_delayed
 from tests.integrations.providers.conftest import make_connection
 from wedsync.models import TimelineItem
 
@@ -305,15 +307,28 @@ def test_a_booking_is_verified_stored_once_and_lands_with_the_fetched_back_value
     assert acuity.api_key not in str(event.headers) + caplog.text
 
     # The same bytes again, after the first was taken up: stored, but moments after an
-    # identical delivery was fetched, so not fetched (a replay costs Acuity nothing).
+    # identical delivery was fetched, so it waits for the window's end; replays meanwhile are
+    # its duplicates (a replay costs Acuity nothing).
     again = acuity.send_webhook(url, delivery.body)
+    replays = [acuity.send_webhook(url, delivery.body).json() for _ in range(3)]
 
     assert again.status_code == 200 and again.json()["status"] == "received"
+    assert replays == [{"status": "duplicate"}] * 3
     first, second = stored(connection)
     key = first.dedup_key.split("#")[0]
-    assert (first.dedup_key, second.dedup_key) == (f"{key}#{first.pk}", f"{key}~{second.pk}")
-    assert second.status == "processed" and "not fetched again" in second.outcome
+    assert (first.dedup_key, second.dedup_key) == (f"{key}#{first.pk}", key)
+    assert second.status == "received" and "fetched again at" in second.outcome
+    assert second.next_attempt_at == first.received_at + dt.timedelta(seconds=10)
     assert len(gets(acuity, f"/appointments/{made['id']}")) == 1
+
+    # The window passes: the broker hands the waiting event over, and it is fetched once.
+    InboundEvent.objects.filter(pk=first.pk).update(
+        received_at=first.received_at - dt.timedelta(seconds=10)
+    )
+    assert run_delayed(eager_celery) == 1
+    second.refresh_from_db()
+    assert (second.status, second.dedup_key) == ("processed", f"{key}#{second.pk}")
+    assert len(gets(acuity, f"/appointments/{made['id']}")) == 2
     assert TimelineItem.objects.filter(wedding=wedding).count() == 1
 
 
@@ -402,8 +417,8 @@ def test_a_second_change_in_the_same_words_is_news_once_the_first_was_taken_up(
 ):
     """Both `changed` deliveries are the same bytes. The second comes after the first was
     processed: it is stored and the appointment fetched again, so the new location lands at
-    once, unless the first was fetched less than WEBHOOK_REPEAT_SECONDS before, when the next
-    pull brings it."""
+    once, unless the first was fetched less than WEBHOOK_REPEAT_SECONDS before, when it lands
+    as that window ends."""
     settings.WEBHOOK_REPEAT_SECONDS = window
     connection, _ = linked
     made = acuity.book(local(120, 14), type="Menu tasting")
@@ -419,8 +434,10 @@ def test_a_second_change_in_the_same_words_is_news_once_the_first_was_taken_up(
     assert sorted(e.event_type for e in stored(connection)) == ["changed", "changed", "scheduled"]
     moved = "Quinta do Torneiro, Oeiras"
     assert (TimelineItem.objects.get(wedding=wedding).location == moved) is at_once
-    pull_connection(connection)
+    InboundEvent.objects.update(received_at=F("received_at") - dt.timedelta(seconds=window))
+    run_delayed(eager_celery)  # the window has passed
     assert TimelineItem.objects.get(wedding=wedding).location == moved
+    assert all(e.status == "processed" for e in stored(connection))
 
 
 @pytest.mark.django_db(transaction=True)
