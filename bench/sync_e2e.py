@@ -13,8 +13,8 @@ server per calendar, as three vendors' calendars are three servers, unless `--ra
 Radicale takes a global lock for every write, so calendars sharing one queue there). The hub
 runs as deployed (docker/compose.yaml): uvicorn (ASGI, DB_POOL=1: HTTP and WebSocket), gunicorn
 taking the webhooks (WSGI, `--ingest-workers` sync workers) and a Celery worker consuming
-priority,webhooks,sync (prefork -c 4 by default: the pushes are mostly CPU on this machine, and
-one process of threads cannot use a second core). The timeline item is created through the
+priority,webhooks,sync (prefork -c 2, as deployed: a process per core; 3, 4 and 6 measured
+slower here, more processes sharing two cores). The timeline item is created through the
 bridge and its first push reaches all nine systems before anything is measured; then the socket
 gets a quiet spell (does it stay open?) and a short unmeasured warm-up.
 
@@ -576,7 +576,7 @@ def main() -> None:
     )
     parser.add_argument("--worker-processes", type=int, default=1, help="Celery workers")
     parser.add_argument("--pool", choices=["prefork", "threads", "solo"], default="prefork")
-    parser.add_argument("--concurrency", type=int, default=4, help="per Celery worker")
+    parser.add_argument("--concurrency", type=int, default=2, help="per Celery worker")
     parser.add_argument("--beat", action="store_true", help="also run celery beat (sweeps)")
     parser.add_argument("--days-ahead", type=int, default=0, help="0: the wedding is today")
     parser.add_argument("--poll-ms", type=float, default=5.0, help="target polling interval")
