@@ -11,6 +11,19 @@ from django.db import models
 
 
 @lru_cache(maxsize=32)
+def _plain_statement(
+    model: type[models.Model], names: tuple[str, ...], vendor: str
+) -> tuple[str, tuple[models.Field, ...]]:
+    meta = model._meta
+    quote = db.ops.quote_name
+    fields = tuple(meta.get_field(name) for name in names)
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    return sql, fields
+
+
+@lru_cache(maxsize=32)
 def _statement(
     model: type[models.Model],
     names: tuple[str, ...],
@@ -25,20 +38,14 @@ def _statement(
     returns the row either way."""
     meta = model._meta
     quote = db.ops.quote_name
-    fields = tuple(meta.get_field(name) for name in names)
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
+    insert, fields = _plain_statement(model, names, vendor)
     target = ", ".join(quote(meta.get_field(name).column) for name in unique)
     if lock_existing:
         key = quote(meta.get_field(unique[0]).column)
         conflict = f"DO UPDATE SET {key} = EXCLUDED.{key} RETURNING *"
     else:
         conflict = f"DO NOTHING RETURNING {quote(meta.pk.column)}"
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({target}) {conflict}"
-    )
-    return sql, fields
+    return f"{insert} ON CONFLICT ({target}) {conflict}", fields
 
 
 def insert_unless_exists(
@@ -84,19 +91,6 @@ def upsert_locked(
     return row, row.created_at == values["created_at"]
 
 
-@lru_cache(maxsize=32)
-def _plain_statement(
-    model: type[models.Model], names: tuple[str, ...], vendor: str
-) -> tuple[str, tuple[models.Field, ...]]:
-    meta = model._meta
-    quote = db.ops.quote_name
-    fields = tuple(meta.get_field(name) for name in names)
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    return sql, fields
-
-
 def insert_each(model: type[models.Model], rows: list[dict[str, Any]]) -> int:
     """Insert rows (field name -> value; fields left out take their defaults) in one round
     trip, without building a model instance for each; returns how many. For a fan-out's
@@ -106,14 +100,14 @@ def insert_each(model: type[models.Model], rows: list[dict[str, Any]]) -> int:
         return 0
     given = tuple(rows[0])
     defaulted = tuple(
-        field.name
+        field
         for field in model._meta.concrete_fields
         if not field.primary_key and field.name not in given
     )
-    sql, fields = _plain_statement(model, given + defaulted, db.vendor)
+    sql, fields = _plain_statement(model, given + tuple(f.name for f in defaulted), db.vendor)
     params = []
     for row in rows:
-        values = {**row, **{name: model._meta.get_field(name).get_default() for name in defaulted}}
+        values = {**row, **{field.name: field.get_default() for field in defaulted}}
         params.append([field.get_db_prep_save(values[field.name], db) for field in fields])
     with db.cursor() as cursor:
         cursor.executemany(sql, params)

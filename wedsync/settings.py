@@ -288,7 +288,8 @@ CELERY_BEAT_SCHEDULE = {
 WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024))
 WEBHOOK_SWEEP_GRACE_SECONDS = int(os.environ.get("WEBHOOK_SWEEP_GRACE_SECONDS", 120))
 # A notification that names a record (no event id, the same bytes each time) and arrives this
-# soon after an identical one was fetched is not fetched again (integrations/webhooks/repeats.py).
+# soon after an identical one was fetched waits for the rest of this time, then is fetched
+# (integrations/webhooks/repeats.py).
 WEBHOOK_REPEAT_SECONDS = float(os.environ.get("WEBHOOK_REPEAT_SECONDS", 10))
 # How long a web process keeps a webhook URL's connection (integrations/webhooks/lookup.py).
 WEBHOOK_CONNECTION_CACHE_SECONDS = float(os.environ.get("WEBHOOK_CONNECTION_CACHE_SECONDS", 2))

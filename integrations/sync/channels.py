@@ -35,8 +35,8 @@ def ensure_channel(
         return "skipped: PUBLIC_URL is not set, so the provider cannot reach the hub"
     now = now or timezone.now()
     current = connection.config.get("push_channel")
-    left = current.get("expires_at", 0) - now.timestamp() if current else 0
-    if current and not force and left > RENEW_BEFORE.total_seconds():
+    left = current.get("expires_at", 0) - now.timestamp() if current else 0.0
+    if not force and left > RENEW_BEFORE.total_seconds():
         return "current"
     if not connection.webhook_secret:
         connection.webhook_secret = secrets.token_urlsafe(32)

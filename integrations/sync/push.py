@@ -452,16 +452,14 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
     The links, then the changes, are written in one round trip each (update_each), every row
     with its own values (each system's etag). A crash between them leaves the changes pending
     with their links already current, and pushing again is the same write with the current
-    etag. A new
-    link is made under a row lock; a connection row is written only when a success has
-    something to clear, and its last success once per run (release_leases). The live events
+    etag. A new link is made under a row lock; a connection row is written only when a success
+    has something to clear, and its last success once per run (release_leases). The live events
     go to `run_events` when given (sent by the caller once the run is handed over), else now.
     """
     if not sent:
         return
     now = timezone.now()
-    # (object id, hash, deleted) -> (snapshot, [(link, result)])
-    by_state: dict[tuple, tuple[dict, list[tuple[RecordLink, PushResult]]]] = {}
+    links: list[tuple[int, dict]] = []  # (link id, its values)
     for connection, outcome in sent:
         change, result, link = outcome.change, outcome.result, outcome.link
         if result is None:
@@ -474,20 +472,9 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
                     external_id=result.external_id,
                     defaults={"kind": change.kind},
                 )
-        deleted = change.action == OutboundChange.Action.DELETE
-        snapshot = {} if deleted else snapshot_of(change.fields)
-        state = (change.object_id, fields_hash(snapshot, deleted), deleted)
-        by_state.setdefault(state, (snapshot, []))[1].append((link, result))
+        links.append((link.pk, link_values(change, result, now)))
         change.external_id = result.external_id
-    update_each(
-        RecordLink,
-        (
-            (link.pk, link_values(object_id, snapshot, digest, deleted, result, now))
-            for (object_id, digest, deleted), (snapshot, links) in by_state.items()
-            for link, result in links
-        ),
-        keep_if_none=("version", "body", "body_version"),
-    )
+    update_each(RecordLink, links, keep_if_none=("version", "body", "body_version"))
     update_each(
         OutboundChange,
         (
@@ -527,18 +514,18 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
         broadcast_all_on_commit(events)
 
 
-def link_values(
-    object_id, snapshot: dict, digest: str, deleted: bool, result: PushResult, now: dt.datetime
-) -> dict:
+def link_values(change: OutboundChange, result: PushResult, now: dt.datetime) -> dict:
     """A pushed record's link as the push left it: the record's state, and the provider's
     version (etag) and, where the provider's copy is known exactly (PushResult.body), that copy
     at that version; None keeps what the link has (update_each's keep_if_none)."""
+    deleted = change.action == OutboundChange.Action.DELETE
+    snapshot = {} if deleted else snapshot_of(change.fields)
     version = result.version or None
     known = version is not None and result.body is not None
     return {
-        "object_id": object_id,
+        "object_id": change.object_id,
         "snapshot": snapshot,
-        "fields_hash": digest,
+        "fields_hash": fields_hash(snapshot, deleted),
         "deleted": deleted,
         "updated_at": now,
         "version": version,

@@ -154,7 +154,7 @@ def process(
         # did not announce (a failure raises, and the event is retried).
         from integrations.sync.channels import ensure_channel
 
-        channel = f"push channel {ensure_channel(connection, force=True)}; "
+        channel = f"push channel {ensure_channel(connection, force=True)}"
     if any(item.pull for item in items):
         # The notification carries no record: an incremental pull brings the changes, in
         # transactions of its own, and this event is done once it has run.
@@ -165,7 +165,7 @@ def process(
         if run.status != SyncRun.Status.SUCCEEDED:
             raise ProviderError(connection.provider, "unavailable", run.error or "pull failed")
         items = [item for item in items if not item.pull]
-        pulled = f"{channel}pulled {run.pulled}, applied {run.applied}"
+        pulled = f"pulled {run.pulled}, applied {run.applied}"
     else:
         pulled = ""
     fetched = [(item, record_for(adapter, item)) for item in items]
@@ -178,7 +178,8 @@ def process(
                 if stored in (CREATED, UPDATED):
                     stored = apply_record(connection, link, record)
                 results.append(stored)
-            outcome = "; ".join(filter(None, [pulled, summarize(fetched, results)]))[:300]
+            outcome = "; ".join(filter(None, [channel, pulled, summarize(fetched, results)]))
+            outcome = outcome[:300]
             mark_processed(event_id, outcome)
     except AlreadyDone as done:
         return Outcome(done.status, f"already {done.status}")
