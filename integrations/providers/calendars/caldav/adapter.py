@@ -41,6 +41,8 @@ from integrations.adapters.base import (
 )
 from integrations.errors import ProviderError
 
+from .vtimezone import vtimezone
+
 logger = logging.getLogger(__name__)
 
 DAV_NS = "DAV:"
@@ -144,13 +146,13 @@ def master_event(calendar: Calendar) -> Event | None:
 
 
 def add_timezones(calendar: Calendar, event: Event) -> None:
-    """The VTIMEZONE every TZID needs (RFC 5545 3.6.5), covering the years the event spans.
+    """The VTIMEZONE every TZID needs (RFC 5545 3.6.5), covering the times the event uses.
 
-    icalendar's default covers 1970-2038: 2.6 kB of transitions for Lisbon, which every write,
-    every server and every read of the event then parse. A VTIMEZONE need only cover the times
-    the object uses, so a single event that does not repeat gets one for its own years, and
-    its zones' old ones are replaced (the event may have moved to another year). A series or
-    an object with several events keeps what it has and gets the full range for a new zone.
+    A single event that does not repeat gets its zones' current yearly rule where that rule
+    covers its times (vtimezone: small, and cheap for every reader to parse), else icalendar's
+    transitions for its own years; its zones' old VTIMEZONEs are replaced (the event may have
+    moved). A series, or an object with several events, keeps what it has and gets
+    icalendar's 1970-2038 transitions for a new zone.
     """
     events = list(calendar.walk("VEVENT"))
     repeats = any(prop in event for prop in ("RRULE", "RDATE"))
@@ -159,12 +161,18 @@ def add_timezones(calendar: Calendar, event: Event) -> None:
         return
     times = [event.get(prop) for prop in TIME_PROPS]
     times = [t for t in times if t is not None and isinstance(t.dt, dt.datetime)]
-    zones = {str(t.params["TZID"]) for t in times if "TZID" in t.params}
+    zones: dict[str, list[dt.datetime]] = {}
+    for t in times:
+        if "TZID" in t.params:
+            zones.setdefault(str(t.params["TZID"]), []).append(t.dt)
     if not zones:
         return
     calendar.subcomponents = [
         c for c in calendar.subcomponents if not (c.name == "VTIMEZONE" and c.get("TZID") in zones)
     ]
+    for zone, used in zones.items():
+        if (rule := vtimezone(zone, min(used), max(used))) is not None:
+            calendar.subcomponents.insert(0, rule)
     years = [t.dt.year for t in times]
     calendar.add_missing_timezones(
         first_date=dt.date(min(years) - 1, 12, 1), last_date=dt.date(max(years) + 1, 1, 31)
