@@ -96,7 +96,9 @@ def push_connections(connection_ids: list[str], queue: str | None = None) -> str
     ids, summaries = list(connection_ids), []
     while True:
         events: list = []
-        runs = push.push_run(ids, holding=PushWakeups(), events=events)
+        runs = push.push_run(
+            ids, holding=PushWakeups(), events=events, until=started + PUSH_TASK_SECONDS
+        )
         if events:  # told while the next run goes on
             broadcast_all(events, wait=False)
         more, said = [], []

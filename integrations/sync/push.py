@@ -17,13 +17,14 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from integrations import services
@@ -33,6 +34,7 @@ from integrations.models import Connection, OutboundChange, RecordLink
 from integrations.sync.records import fields_hash, snapshot_of
 from integrations.updates import update_each
 from wedsync.live import EventType, broadcast_all_on_commit, broadcast_on_commit
+from wedsync.live.broadcast import broadcast_all
 from wedsync.returning import update_returning_rows
 
 logger = logging.getLogger(__name__)
@@ -169,7 +171,11 @@ class Holding(Protocol):
 
 
 def push_run(
-    connection_ids, *, holding: Holding | None = None, events: list | None = None
+    connection_ids,
+    *,
+    holding: Holding | None = None,
+    events: list | None = None,
+    until: float | None = None,
 ) -> dict[str, PushRun]:
     """One leased run for each connection, side by side; what happened, by connection id.
 
@@ -185,9 +191,16 @@ def push_run(
     its run has `more_due`: the Celery task hands it to a new task at the back of the queue, so
     a connection that keeps receiving changes does not hold a worker.
 
+    Until `until` (time.monotonic()), a run keeps its leases and goes round again while
+    changes keep coming: plan, send, write down, for the connections whose last round went
+    cleanly. Letting go and taking the leases again between rounds cost a third of a round's
+    bookkeeping (three statements and two Redis calls) while the changes waited. Each round
+    plans with the connections' current status, so a pause holds the next change back.
+
     `holding` hears when the leases are taken (before anything is listed) and let go (before
     the look for due changes). `events`, when given, receives the live events of the
-    successes for the caller to send once it has handed over (see mark_sent).
+    successes for the caller to send once it has handed over (see mark_sent); those of a
+    round followed by another are sent as the next one starts.
     """
     ids = [str(connection_id) for connection_id in connection_ids]
     runs = {connection_id: PushRun() for connection_id in ids}
@@ -206,13 +219,27 @@ def push_run(
         return runs
     try:
         ready = [c for c in leased if may_push(c, runs[str(c.pk)])]
-        write_down(send_all(plan(ready), runs), runs, events)
+        while ready:
+            planned = plan(ready, runs)
+            write_down(send_all(planned, runs), runs, events)
+            if not planned or until is None or time.monotonic() >= until:
+                break
+            ready = [c for c in ready if goes_again(runs[str(c.pk)])]
+            if events and ready:
+                broadcast_all(list(events), wait=False)
+                events.clear()
     finally:
         due = release_leases(leased, runs, holding)
         for connection in leased:
             run = runs[str(connection.pk)]
             run.more_due = str(connection.pk) in due and not run.held and run.retry_at is None
     return runs
+
+
+def goes_again(run: PushRun) -> bool:
+    """Whether a connection's round went cleanly enough for another (no retry waiting, no
+    error, not held)."""
+    return run.error is None and run.retry_at is None and not run.held
 
 
 def may_push(connection: Connection, run: PushRun) -> bool:
@@ -229,15 +256,27 @@ def record_of(change: OutboundChange) -> tuple:
     return change.connection_id, change.kind, change.object_id
 
 
-def plan(connections: list[Connection]) -> dict[Connection, list[tuple]]:
-    """Each connection's changes worth pushing, oldest first, with their record links."""
+def plan(connections: list[Connection], runs: dict[str, PushRun]) -> dict[Connection, list[tuple]]:
+    """Each connection's changes worth pushing, oldest first, with their record links. A
+    connection found paused (or revoked, or needing reauthorization) since its lease was
+    taken is held, its changes left pending."""
     if not connections:
         return {}
     by_id = {c.pk: c for c in connections}
-    pending = OutboundChange.objects.filter(
-        connection__in=connections, status=OutboundChange.Status.PENDING
-    ).order_by("id")
-    keep = without_superseded(list(pending))
+    pending = (
+        OutboundChange.objects.filter(
+            connection__in=connections, status=OutboundChange.Status.PENDING
+        )
+        .annotate(connection_status=F("connection__status"))
+        .order_by("id")
+    )
+    changes = []
+    for change in pending:
+        if change.connection_status in HELD_STATUSES:
+            runs[str(change.connection_id)].held = f"connection {change.connection_status}"
+        else:
+            changes.append(change)
+    keep = without_superseded(changes)
     links: dict[tuple, RecordLink] = {}
     if keep:
         candidates = RecordLink.objects.filter(
