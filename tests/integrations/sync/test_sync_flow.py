@@ -564,3 +564,73 @@ def test_a_token_refresh_needed_on_a_sending_thread_is_done_on_the_tasks_thread(
     for connection in (calendar, second):
         connection.refresh_from_db()
         assert connection.credentials["access_token"] != stale
+
+
+@pytest.mark.parametrize("until", [None, 5.0])
+def test_a_run_goes_round_again_for_each_of_its_connections_while_its_time_allows(
+    team, google, linked, monkeypatch, until
+):
+    """Both calendars have a change; more come while the run holds their leases (so they woke
+    no task): one for the first calendar during round one, then one for the second during
+    round two, in which the second had nothing to push. With time left the run goes round
+    until both are pushed, under the leases taken once; with one round only (`until` None),
+    the first calendar's second change is left pending and the run says so (more_due)."""
+    import time
+
+    from integrations.sync import push
+    from integrations.sync.outbox import timeline_fields
+
+    calendar, _, _ = linked
+    second = another_calendar(team, google, calendar)
+    items = [
+        TimelineItemFactory(wedding=team.wedding, title=title)
+        for title in ("Ceremony", "Dinner", "First dance")
+    ]
+
+    def pending_change(connection, item):
+        OutboundChange.objects.create(
+            connection=connection,
+            wedding=team.wedding,
+            kind="timeline_item",
+            object_id=item.pk,
+            action="create",
+            fields=timeline_fields(item, team.wedding.time_zone),
+        )
+
+    pending_change(calendar, items[0])
+    pending_change(second, items[0])
+    arriving = [(calendar, items[1]), (second, items[2])]
+    real_write_down, real_take_leases = push.write_down, push.take_leases
+    leases_taken = []
+
+    def write_down_as_changes_arrive(*args, **kwargs):
+        real_write_down(*args, **kwargs)
+        if arriving:
+            pending_change(*arriving.pop(0))
+
+    def take_leases(ids):
+        leases_taken.append(sorted(ids))
+        return real_take_leases(ids)
+
+    monkeypatch.setattr(push, "write_down", write_down_as_changes_arrive)
+    monkeypatch.setattr(push, "take_leases", take_leases)
+    deadline = None if until is None else time.monotonic() + until
+
+    runs = push.push_run([calendar.pk, second.pk], until=deadline)
+
+    assert len(leases_taken) == 1
+    first, other = runs[str(calendar.pk)], runs[str(second.pk)]
+    if until is None:
+        assert [(first.sent, first.more_due), (other.sent, other.more_due)] == [
+            (1, True),
+            (1, False),
+        ]
+        assert OutboundChange.objects.filter(status="pending").count() == 1
+    else:
+        assert [(first.sent, first.more_due), (other.sent, other.more_due)] == [
+            (2, False),
+            (2, False),
+        ]
+        assert set(OutboundChange.objects.values_list("status", flat=True)) == {"sent"}
+        event = google.event("team@everafter.example", uuid.UUID(str(items[2].pk)).hex)
+        assert event["summary"] == "First dance"
