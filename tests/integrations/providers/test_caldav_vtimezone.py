@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 import zoneinfo
 
@@ -116,3 +117,32 @@ def test_an_event_gets_the_rule_where_it_covers_it_and_transitions_elsewhere(zon
     real = zoneinfo.ZoneInfo(zone)
     for when in (starts, starts + dt.timedelta(hours=1)):
         assert read.utcoffset(when) == real.utcoffset(when), when
+
+
+@pytest.mark.slow  # every zone of the machine's tzdata: about 20 s
+def test_every_zone_gets_a_rule_that_agrees_with_zoneinfo_or_none():
+    """Each zone's rule gives zoneinfo's offset around each of its transitions and between
+    them, from the rule's start to 2040; a zone whose changes follow no yearly rule gets none
+    (its events keep icalendar's transitions). Catches a tzdata update with a new kind of rule."""
+    second = dt.timedelta(seconds=1)
+    without = []
+    for zone in sorted(zoneinfo.available_timezones()):
+        rule = rule_of(zone)
+        if rule is None:
+            without.append(zone)
+            continue
+        since = rule.starts + dt.timedelta(days=2) if rule.changes else dt.datetime(1971, 1, 1)
+        since = since.replace(tzinfo=dt.UTC)
+        until = SCAN_UNTIL - dt.timedelta(days=2)
+        read, real = read_back(zone, since, until), zoneinfo.ZoneInfo(zone)
+        changes = [t.at for t in transitions(zone) if since < t.at < until]
+        instants = [since, until - second]
+        instants += [at + d for at in changes for d in (-second, 0 * second)]
+        instants += [a + (b - a) / 2 for a, b in itertools.pairwise(changes)]
+        wrong = [
+            instant
+            for instant in instants
+            if instant.astimezone(read).utcoffset() != instant.astimezone(real).utcoffset()
+        ]
+        assert not wrong, (zone, wrong[:3])
+    assert "Africa/Casablanca" in without and len(without) < 20, without
