@@ -87,6 +87,7 @@ def test_times_the_rule_does_not_cover_get_no_rule():
     # Morocco's changes move with Ramadan: no yearly rule explains them.
     assert rule_of("Africa/Casablanca") is None
     assert vtimezone("Nowhere/Atlantis", before_it_began, before_it_began) is None
+    assert vtimezone("../../etc/passwd", before_it_began, before_it_began) is None
 
 
 def event_calendar(zone: str, starts: dt.datetime) -> tuple[Calendar, Event]:

@@ -207,7 +207,7 @@ def component(zone: str, rule: Rule) -> Timezone:
 def _vtimezone(zone: str) -> tuple[Timezone, dt.datetime] | None:
     try:
         rule = rule_of(zone)
-    except zoneinfo.ZoneInfoNotFoundError:
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # unknown, or not a zone key at all
         return None
     if rule is None:
         return None
