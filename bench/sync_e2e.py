@@ -14,7 +14,7 @@ Radicale takes a global lock for every write, so calendars sharing one queue the
 runs as deployed (docker/compose.yaml): uvicorn (ASGI, DB_POOL=1: HTTP and WebSocket), gunicorn
 taking the webhooks (WSGI, `--ingest-workers` sync workers) and a Celery worker consuming
 priority,webhooks,sync (prefork -c 2, as deployed: a process per core; 3, 4 and 6 measured
-slower here, more processes sharing two cores). The timeline item is created through the
+no better here, within this VM's noise). The timeline item is created through the
 bridge and its first push reaches all nine systems before anything is measured; then the socket
 gets a quiet spell (does it stay open?) and a short unmeasured warm-up.
 

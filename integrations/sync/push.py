@@ -194,8 +194,9 @@ def push_run(
     Until `until` (time.monotonic()), a run keeps its leases and goes round again while
     changes keep coming: plan, send, write down, for the connections whose last round went
     cleanly. Letting go and taking the leases again between rounds was almost half of a
-    round's bookkeeping (three statements and two Redis calls) while the changes waited. Each round
-    plans with the connections' current status, so a pause holds the next change back.
+    round's bookkeeping (three statements and two Redis calls) while the changes waited.
+    Each round plans with the connections' current status, so a pause holds the next change
+    back.
 
     `holding` hears when the leases are taken (before anything is listed) and let go (before
     the look for due changes). `events`, when given, receives the live events of the
