@@ -145,6 +145,14 @@ class ResourceSpec:
     modified_field: str | None = None
     list_params: dict[str, str] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)  # ours -> theirs (dotted)
+    # For a provider that cannot take ids we choose: the list on a record that carries our id
+    # (Táve's externalMappings) and the list filter that finds a record by it
+    # (externalMappingId), so that a create asks first and a retried create finds the record
+    # its first try made.
+    our_id_field: str | None = None
+    our_id_query: str | None = None
+    # the provider's PUT replaces the whole document (omitted fields go back to defaults)
+    put_replaces: bool = False
 
 
 @dataclass(frozen=True)
@@ -320,7 +328,18 @@ def _parse_resources(
     for name, data in reader.data.items():
         sub = _Reader(provider, data, f"resources.{name}")
         sub.unknown_keys(
-            {"maps_to", "path", "item_path", "id", "version", "modified", "list_params", "fields"}
+            {
+                "maps_to",
+                "path",
+                "item_path",
+                "id",
+                "version",
+                "modified",
+                "list_params",
+                "fields",
+                "our_id",
+                "put_replaces",
+            }
         )
         mapped = sub.get("fields", dict, default={})
         for ours, theirs in mapped.items():
@@ -336,8 +355,20 @@ def _parse_resources(
             modified_field=sub.get("modified", str),
             list_params={k: str(v) for k, v in sub.get("list_params", dict, default={}).items()},
             fields=dict(mapped),
+            put_replaces=sub.get("put_replaces", bool, default=False),
+            **_our_id(sub.child("our_id")),
         )
     return resources
+
+
+def _our_id(reader: _Reader | None) -> dict[str, str]:
+    if reader is None:
+        return {}
+    reader.unknown_keys({"field", "query"})
+    return {
+        "our_id_field": reader.get("field", str, required=True),
+        "our_id_query": reader.get("query", str, required=True),
+    }
 
 
 TOP_LEVEL = {

@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from django.conf import settings
+from django.urls import NoReverseMatch, reverse
 
 from integrations.errors import ProviderError
 from integrations.http import dig
@@ -36,7 +38,9 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
 def set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
     *parents, last = dotted.split(".")
     for part in parents:
-        target = target.setdefault(part, {})
+        if not isinstance(target.get(part), dict):  # absent, or null in a fetched record
+            target[part] = {}
+        target = target[part]
     target[last] = value
 
 
@@ -164,17 +168,52 @@ class RestAdapter(Adapter):
                 set_dotted(payload, theirs, fields[ours])
         return payload
 
+    def made_before(self, resource: ResourceSpec, our_id: str) -> str | None:
+        """The id of the record an earlier try of this create made, for a provider that files
+        our id on its records (`our_id` in the resource's spec); None when there is none."""
+        if not resource.our_id_query:
+            return None
+        params = {**resource.list_params, resource.our_id_query: our_id}
+        first_page = next(self.pages(resource.path, params), [])
+        return str(first_page[0][resource.id_field]) if first_page else None
+
+    def our_id_entry(self, our_id: str, kind: str) -> dict[str, str]:
+        """What a record we create carries of ours: our id, and where the record lives here."""
+        base = settings.PUBLIC_URL.rstrip("/") or "http://localhost"
+        try:
+            path = reverse(f"{kind.replace('_', '-')}-detail", args=[our_id])
+        except NoReverseMatch:
+            path = "/"
+        return {"id": our_id, "url": base + path}
+
+    def update(self, resource: ResourceSpec, external_id: str, fields: dict[str, Any]):
+        """PUT our fields. Where the provider's PUT replaces the whole document (`put_replaces`),
+        the record is read first and written back with only our fields changed: sending our
+        fields alone would reset every other field the vendor keeps on it."""
+        item_path = resource.item_path or f"{resource.path}/{{id}}"
+        path = item_path.format(id=quote(str(external_id), safe=""))
+        if not resource.put_replaces:
+            return self.call("PUT", path, json=self.to_payload(resource, fields))
+        document = self.call("GET", path).json()
+        for ours, theirs in resource.fields.items():
+            if ours in fields:
+                set_dotted(document, theirs, fields[ours])
+        return self.call("PUT", path, json=document)
+
     def push(self, change: Change) -> PushResult:
         spec = self.resource(change.resource)
         item_path = spec.item_path or f"{spec.path}/{{id}}"
         if change.action == "create":
-            response = self.call("POST", spec.path, json=self.to_payload(spec, change.fields))
+            made = self.made_before(spec, change.our_id)
+            if made is not None:
+                response = self.update(spec, made, change.fields)
+            else:
+                payload = self.to_payload(spec, change.fields)
+                if spec.our_id_field:
+                    payload[spec.our_id_field] = [self.our_id_entry(change.our_id, spec.maps_to)]
+                response = self.call("POST", spec.path, json=payload)
         elif change.action == "update":
-            response = self.call(
-                "PUT",
-                item_path.format(id=change.external_id),
-                json=self.to_payload(spec, change.fields),
-            )
+            response = self.update(spec, change.external_id, change.fields)
         elif change.action == "delete":
             self.delete_unless_gone(item_path.format(id=change.external_id))
             return PushResult(external_id=change.external_id)

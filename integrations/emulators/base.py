@@ -7,7 +7,8 @@ them on a thread (tests) or in the foreground (the sandbox run), records every r
 injects faults (429 with Retry-After, 5xx, timeouts) on demand.
 
 Control endpoints, for a test or bench in another process (not part of any vendor's API):
-    POST /_emulator/faults   {"status": 429, "times": 1, "retry_after": 2, "path_prefix": "/job"}
+    POST /_emulator/faults   {"status": 429, "times": 1, "retry_after": 2, "path_prefix": "/job",
+                              "method": "POST", "after": false}
     POST /_emulator/reset    clears state, faults and recorded requests
     GET  /_emulator/requests the recorded requests (method, path, query, headers, body)
 """
@@ -51,6 +52,10 @@ class Fault:
     retry_after: int | None = None
     path_prefix: str = ""
     delay_s: float = 0.0  # sleep before answering (for timeout tests)
+    method: str = ""  # only requests with this method ("" for any)
+    # carry the request out, then answer with the fault: a gateway that gave up after the
+    # provider had committed, so the client never hears of a write that happened
+    after: bool = False
 
 
 @dataclass
@@ -123,20 +128,24 @@ class Emulator:
         retry_after: int | None = None,
         path_prefix: str = "",
         delay_s: float = 0.0,
+        method: str = "",
+        after: bool = False,
     ) -> None:
-        """The next `times` matching requests answer `status` in the provider's error envelope."""
+        """The next `times` matching requests answer `status` in the provider's error envelope
+        (after carrying the request out, when `after`)."""
+        fault = Fault(status, times, retry_after, path_prefix, delay_s, method.upper(), after)
         with self.lock:
-            self._faults.append(Fault(status, times, retry_after, path_prefix, delay_s))
+            self._faults.append(fault)
 
     def clear_faults(self) -> None:
         """The provider is healthy again: drop every fault not yet served."""
         with self.lock:
             self._faults.clear()
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self._faults:
-                if path.startswith(fault.path_prefix):
+                if path.startswith(fault.path_prefix) and fault.method in ("", method):
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)
@@ -201,9 +210,13 @@ class Emulator:
                     body=request.get_data(),
                 )
             )
-        fault = self._take_fault(request.path)
-        if fault is not None:
+        fault = self._take_fault(request.method, request.path)
+        if fault is not None and not fault.after:
             return self._fault_response(fault)
+        response = self._route(request)
+        return self._fault_response(fault) if fault is not None else response
+
+    def _route(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, values = adapter.match()
@@ -228,6 +241,8 @@ class Emulator:
                 retry_after=spec.get("retry_after"),
                 path_prefix=spec.get("path_prefix", ""),
                 delay_s=float(spec.get("delay_s", 0)),
+                method=spec.get("method", ""),
+                after=bool(spec.get("after", False)),
             )
             return self.json({"ok": True})
         if action == "reset" and request.method == "POST":

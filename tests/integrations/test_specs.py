@@ -52,6 +52,18 @@ def test_a_plain_rest_provider_is_just_data():
     assert spec.resources["job"].fields == {"couple_names": "name"}
 
 
+def test_a_resource_can_say_how_it_files_our_id_and_that_its_put_is_whole():
+    spec = broken("resources.job.our_id", {"field": "externalMappings", "query": "mappingId"})
+    spec["resources"]["job"]["put_replaces"] = True
+    job = parse_spec(spec).resources["job"]
+    assert (job.our_id_field, job.our_id_query, job.put_replaces) == (
+        "externalMappings",
+        "mappingId",
+        True,
+    )
+    assert parse_spec(GOOD).resources["job"].put_replaces is False
+
+
 def test_a_webhook_secret_credential_names_a_secret_auth_field():
     spec = parse_spec({**GOOD, "webhooks": {"scheme": "twilio", "secret_credential": "api_key"}})
     assert (spec.webhook_secret_credential, spec.webhook_secret_field) == ("api_key", None)
@@ -83,6 +95,12 @@ def test_a_webhook_secret_credential_names_a_secret_auth_field():
             "not one of",
         ),
         ("colour", "blue", "colour", "unknown field"),
+        (
+            "resources.job.our_id",
+            {"field": "externalMappings"},
+            "resources.job.our_id.query",
+            "is required",
+        ),
         (
             "webhooks",
             {"scheme": "twilio", "secret_credential": "password"},

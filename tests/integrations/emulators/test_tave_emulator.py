@@ -516,3 +516,19 @@ def test_helpers_fire_contact_and_order_events_through_limit_to(tave, receiver):
     tave.delete(f"/rest-hook/{order_hook['id']}")
     tave.emu.trigger_hook("order.booked", "01j0000000000000000000000c", job_id=wedding["id"])
     assert len(tave.emu.wait_for_deliveries()) == 2
+
+
+def test_a_fault_after_handling_commits_the_write_and_loses_its_answer(tave):
+    """Set over the control endpoint, as a bench in another process would: only POSTs to /job,
+    carried out, then answered 502 (a gateway that gave up after Táve had committed)."""
+    control = requests.post(
+        f"{tave.emu.base_url}/_emulator/faults",
+        json={"status": 502, "path_prefix": "/api/v2/job", "method": "POST", "after": True},
+        timeout=5,
+    )
+    assert control.status_code == 200
+    assert tave.get("/job").status_code == 200  # a GET is not the fault's
+    lost = tave.call("POST", "/job", json={"name": "Ana & Ben"})
+    assert lost.status_code == 502
+    assert [job["name"] for job in tave.emu.jobs()] == ["Ana & Ben"]
+    assert tave.call("POST", "/job", json={"name": "C & D"}).status_code == 201  # once only

@@ -104,11 +104,52 @@ def test_5xx_is_retried_then_surfaced_as_retryable(tave, good_key, vendor):
 
 
 def test_a_post_is_not_retried_blindly(tave, good_key, vendor):
-    tave.inject_fault(503, times=1, path_prefix="/api/v2/job")
+    tave.inject_fault(503, times=1, path_prefix="/api/v2/job", method="POST")
     with pytest.raises(ProviderError):
         adapter(vendor, good_key).push(Change("job", "create", {"couple_names": "X"}, our_id="w"))
-    assert [r.method for r in tave.requests if r.path == "/api/v2/job"] == ["POST"]
+    # the create asks first whether a job carries our id, then posts once
+    assert [r.method for r in tave.requests if r.path == "/api/v2/job"] == ["GET", "POST"]
     assert tave.jobs() == []
+
+
+def test_a_create_whose_answer_was_lost_is_not_made_twice_when_retried(tave, good_key, vendor):
+    """Táve carried the POST out but a gateway answered 502: the push fails as retryable, and
+    its retry finds the job by our id (externalMappingId) and updates it instead of posting."""
+    hub = adapter(vendor, good_key)
+    our_id = "5f0c7e52-8a1d-4a8e-9d55-0b1f6f1e2a10"
+    tave.inject_fault(502, path_prefix="/api/v2/job", method="POST", after=True)
+    with pytest.raises(ProviderError) as raised:
+        hub.push(Change("job", "create", {"couple_names": "Ana & Ben"}, our_id=our_id))
+    assert raised.value.retryable
+    [made] = tave.jobs()
+    assert [m["id"] for m in made["externalMappings"]] == [our_id]
+
+    retried = hub.push(
+        Change("job", "create", {"couple_names": "Ana & Ben", "guest_count": 80}, our_id=our_id)
+    )
+    assert retried.external_id == made["id"]
+    [job] = tave.jobs()
+    assert job["guestCount"] == 80 and job["externalMappings"] == made["externalMappings"]
+    asked = [(r.method, r.path) for r in tave.requests if r.path.startswith("/api/v2/job")]
+    assert asked == [
+        ("GET", "/api/v2/job"),  # is there a job with our id? no
+        ("POST", "/api/v2/job"),  # made, but the answer was lost
+        ("GET", "/api/v2/job"),  # is there a job with our id? yes
+        ("GET", f"/api/v2/job/{made['id']}"),  # the whole job, to write back with ours changed
+        ("PUT", f"/api/v2/job/{made['id']}"),
+    ]
+
+
+def test_a_created_job_links_back_to_our_wedding(tave, good_key, vendor, settings):
+    settings.PUBLIC_URL = "https://hub.example"
+    our_id = "0b6f3c1e-55a2-4c1b-8a8e-3f2d7c9e4b21"
+    adapter(vendor, good_key).push(
+        Change("job", "create", {"couple_names": "C & D"}, our_id=our_id)
+    )
+    [job] = tave.jobs()
+    assert job["externalMappings"] == [
+        {"id": our_id, "url": f"https://hub.example/api/weddings/{our_id}/"}
+    ]
 
 
 # -- writing ----------------------------------------------------------------------------------
@@ -288,3 +329,30 @@ def test_the_admin_shows_secrets_only_as_set(tave, good_key, vendor, admin_clien
     assert "Credentials" in text and ">set<" in text
     listing = admin_client.get("/admin/integrations/connection/")
     assert listing.status_code == 200 and good_key not in listing.content.decode()
+
+
+def test_an_update_keeps_what_the_photographer_put_on_the_job(tave, good_key, vendor):
+    """Táve's PUT is the whole job: sending our fields alone would reset the rest."""
+    job = tave.add_job(name="Ana & Ben", guestCount=100, stage="booked", leadNotes="Film only")
+    adapter(vendor, good_key).push(
+        Change("job", "update", {"guest_count": 120}, our_id="w1", external_id=job["id"])
+    )
+    [held] = tave.jobs()
+    assert (held["guestCount"], held["stage"], held["leadNotes"]) == (120, "booked", "Film only")
+    assert held["name"] == "Ana & Ben"
+
+
+def test_a_contact_update_keeps_its_kind_and_the_rest(tave, good_key, vendor):
+    contact = tave.add_contact(firstName="Ana", lastName="Ferreira", companyName="Ferreira Lda")
+    adapter(vendor, good_key).push(
+        Change(
+            "contact",
+            "update",
+            {"email": "ana@example.com"},
+            our_id="c1",
+            external_id=contact["id"],
+        )
+    )
+    [held] = tave.contacts()
+    assert held["email"] == "ana@example.com" and held["companyName"] == "Ferreira Lda"
+    assert (held["kind"], held["firstName"]) == ("person", "Ana")
