@@ -179,6 +179,9 @@ def apply_wedding(connection: Connection, link: RecordLink, record: ExternalReco
     )
     if wedding is None or record.deleted:
         return "not applied: no wedding is mapped to this connection"
+    if link.object_id != wedding.pk:  # linked even when nothing changes: our changes reach it
+        link.object_id = wedding.pk
+        link.save(update_fields=["object_id", "updated_at"])
     guest_count = record.fields.get("guest_count")
     if guest_count in (None, "") or int(guest_count) == wedding.guest_count:
         return "unchanged"
@@ -204,9 +207,6 @@ def apply_wedding(connection: Connection, link: RecordLink, record: ExternalReco
             return "kept ours (conflict)"
     wedding.guest_count = int(guest_count)
     wedding.save(update_fields=["guest_count", "updated_at"])
-    if link.object_id != wedding.pk:
-        link.object_id = wedding.pk
-        link.save(update_fields=["object_id", "updated_at"])
     data = {"id": str(wedding.pk), "guest_count": wedding.guest_count, "before": before}
     record_change(
         wedding.pk,

@@ -9,10 +9,10 @@ from typing import Any
 from django.db import transaction
 
 from integrations.inserts import insert_each
-from integrations.models import Connection, OutboundChange
+from integrations.models import Connection, OutboundChange, RecordLink
 from integrations.registry import get_provider
 from wedsync.live import EventType
-from wedsync.models import TimelineItem
+from wedsync.models import TimelineItem, Wedding
 
 # event type -> (canonical kind, action)
 CHANGES = {
@@ -20,6 +20,17 @@ CHANGES = {
     EventType.TIMELINE_ITEM_UPDATED: ("timeline_item", OutboundChange.Action.UPDATE),
     EventType.TIMELINE_ITEM_DELETED: ("timeline_item", OutboundChange.Action.DELETE),
 }
+# Changes to the wedding itself reach the vendors' records of it (a photographer's Táve job).
+WEDDING_CHANGES = (EventType.WEDDING_UPDATED, EventType.GUEST_LIST_UPDATE)
+# Kinds pushed only to records a vendor already holds and we have linked: the hub does not make
+# a vendor's job for a wedding, nor make again one the vendor deleted.
+LINKED_ONLY = frozenset({"wedding"})
+
+
+def wedding_fields(wedding: Wedding) -> dict[str, Any]:
+    """What a vendor's record of the wedding follows: the day and the guest count. Not the
+    couple's names: there they are the vendor's own label for the job."""
+    return {"date": wedding.date.isoformat(), "guest_count": wedding.guest_count}
 
 
 def timeline_fields(item: TimelineItem, zone: str) -> dict[str, Any]:
@@ -74,6 +85,9 @@ def on_change(
     wedding_id, event_type, data: dict[str, Any], source_connection_id, instance=None
 ) -> None:
     """The listener wedsync.changes calls inside the change's transaction."""
+    if event_type in WEDDING_CHANGES:
+        on_wedding_change(wedding_id, source_connection_id, instance)
+        return
     if event_type not in CHANGES:
         return
     kind, action = CHANGES[event_type]
@@ -91,6 +105,56 @@ def on_change(
     enqueue(wedding_id, kind, object_id, action, fields, source_connection_id, wedding=wedding)
 
 
+def on_wedding_change(wedding_id, source_connection_id, instance=None) -> None:
+    wedding = (
+        instance
+        if isinstance(instance, Wedding) and str(instance.pk) == str(wedding_id)
+        else Wedding.objects.filter(pk=wedding_id).first()
+    )
+    if wedding is None:
+        return
+    fields = wedding_fields(wedding)
+    targets = behind(wedding_id, fields, exclude=source_connection_id)
+    if targets:
+        enqueue(
+            wedding_id,
+            "wedding",
+            wedding_id,
+            OutboundChange.Action.UPDATE,
+            fields,
+            source_connection_id,
+            wedding=wedding,
+            targets=targets,
+        )
+
+
+def behind(wedding_id, fields: dict[str, Any], *, exclude=None) -> list:
+    """Subscribers holding a linked record of the wedding that `fields` would change: its last
+    synced state differs, or a change to it is still waiting (and would otherwise be the last
+    word). A change to our notes alone sends nothing."""
+    subscribed = subscriber_ids(wedding_id, "wedding", exclude=exclude)
+    if not subscribed:
+        return []
+    links = RecordLink.objects.filter(
+        connection_id__in=subscribed, kind="wedding", object_id=wedding_id, deleted=False
+    ).values_list("connection_id", "snapshot")
+    linked, differ = set(), set()
+    for connection_id, snapshot in links:
+        linked.add(connection_id)
+        if any(str((snapshot or {}).get(k)) != str(v) for k, v in fields.items()):
+            differ.add(connection_id)
+    if linked - differ:
+        differ |= set(
+            OutboundChange.objects.filter(
+                connection_id__in=linked - differ,
+                kind="wedding",
+                object_id=wedding_id,
+                status__in=[OutboundChange.Status.PENDING, OutboundChange.Status.FAILED],
+            ).values_list("connection_id", flat=True)
+        )
+    return sorted(differ, key=str)
+
+
 def saved_item(instance, object_id) -> TimelineItem | None:
     """The item as its change saved it: the caller's instance when it came with its wedding
     loaded, else read back."""
@@ -104,9 +168,18 @@ def saved_item(instance, object_id) -> TimelineItem | None:
 
 
 def enqueue(
-    wedding_id, kind, object_id, action, fields, source_connection_id=None, *, wedding=None
+    wedding_id,
+    kind,
+    object_id,
+    action,
+    fields,
+    source_connection_id=None,
+    *,
+    wedding=None,
+    targets=None,
 ) -> int:
-    targets = subscriber_ids(wedding_id, kind, exclude=source_connection_id)
+    if targets is None:
+        targets = subscriber_ids(wedding_id, kind, exclude=source_connection_id)
     rows = insert_each(
         OutboundChange,
         [

@@ -31,6 +31,7 @@ from integrations import services
 from integrations.adapters.base import Change, PushResult
 from integrations.errors import ProviderError
 from integrations.models import Connection, OutboundChange, RecordLink
+from integrations.sync.outbox import LINKED_ONLY
 from integrations.sync.records import fields_hash, snapshot_of
 from integrations.updates import update_each
 from wedsync.live import EventType, broadcast_all_on_commit, broadcast_on_commit
@@ -445,6 +446,8 @@ def push_one(
     if action == OutboundChange.Action.CREATE and link and not link.deleted:
         action = OutboundChange.Action.UPDATE
     elif action == OutboundChange.Action.UPDATE and (link is None or link.deleted):
+        if change.kind in LINKED_ONLY:
+            return None  # the vendor's record went away: not ours to make again
         action = OutboundChange.Action.CREATE
     elif action == OutboundChange.Action.DELETE and (link is None or link.deleted):
         return None  # never reached the provider: nothing to delete

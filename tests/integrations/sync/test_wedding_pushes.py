@@ -1,0 +1,136 @@
+"""A change to the wedding itself (the guest count rises, the day moves) reaches the vendors'
+records of it over HTTP: the photographer's Táve job, linked by a pull, follows, and keeps
+everything else the photographer put on it (Táve's PUT is the whole job)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from integrations.models import OutboundChange, RecordLink
+from integrations.providers.photography.tave.emulator import TaveEmulator
+from integrations.sync import pull
+from integrations.tasks import push_connection
+from tests.factories import OrganizationFactory, ParticipantFactory
+from tests.integrations.providers.conftest import make_connection
+from wedsync.models import Organization
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def tave(settings):
+    with TaveEmulator() as emulator:
+        settings.PROVIDER_ORIGINS = {"tave": emulator.base_url}
+        yield emulator
+
+
+@pytest.fixture
+def studio(team, tave, eager_celery):
+    """The photographer on the wedding, its Táve job for it linked by a first pull."""
+    photographer = OrganizationFactory(kind=Organization.Kind.PHOTOGRAPHER, name="Luz Studio")
+    ParticipantFactory(wedding=team.wedding, organization=photographer)
+    job = tave.add_job(
+        name="Ana & Ben, full day",
+        eventDate=team.wedding.date.isoformat(),
+        guestCount=team.wedding.guest_count,
+        stage="booked",
+        leadNotes="Loves film; no flash in the church",
+    )
+    connection = make_connection(photographer, "tave", {"api_key": tave.add_api_key()})
+    connection.config = {"wedding_id": str(team.wedding.pk)}
+    connection.save()
+    pull.pull_connection(connection)
+    link = RecordLink.objects.get(connection=connection, external_id=job["id"])
+    assert link.object_id == team.wedding.pk  # linked though nothing differed
+    return connection, job
+
+
+def writes(tave) -> list[str]:
+    return [r.method for r in tave.requests if r.method in ("POST", "PUT", "DELETE")]
+
+
+def test_the_guest_count_raised_by_the_planner_reaches_the_photographers_tave_job(
+    team, tave, studio, client_for, django_capture_on_commit_callbacks
+):
+    api = client_for(team.coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.patch(
+            f"/api/weddings/{team.wedding.pk}/",
+            {"guest_count": 142, "date": "2027-06-26"},
+            format="json",
+        )
+    assert response.status_code == 200, response.content
+    [held] = tave.jobs()
+    assert (held["guestCount"], held["eventDate"]) == (142, "2027-06-26")
+    # what the photographer keeps on the job, and its name, are left as they were
+    assert held["stage"] == "booked" and held["leadNotes"] == "Loves film; no flash in the church"
+    assert held["name"] == "Ana & Ben, full day"
+    assert OutboundChange.objects.get().status == OutboundChange.Status.SENT
+
+
+def test_an_edit_that_leaves_the_day_and_the_guests_alone_sends_tave_nothing(
+    team, tave, studio, client_for, django_capture_on_commit_callbacks
+):
+    api = client_for(team.coordinator)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.patch(
+            f"/api/weddings/{team.wedding.pk}/", {"notes": "Rain plan: the orangery"}, format="json"
+        )
+    assert response.status_code == 200, response.content
+    assert not OutboundChange.objects.exists() and writes(tave) == []
+
+
+def test_a_guest_count_changed_in_tave_is_applied_here_and_not_pushed_back(
+    team, tave, studio, django_capture_on_commit_callbacks
+):
+    connection, job = studio
+    tave.edit_job(job["id"], guestCount=150)
+    with django_capture_on_commit_callbacks(execute=True):
+        pull.pull_connection(connection)
+    team.wedding.refresh_from_db()
+    assert team.wedding.guest_count == 150
+    assert not OutboundChange.objects.exists() and writes(tave) == []
+
+
+def test_a_job_deleted_in_tave_while_a_change_waits_is_not_made_again(
+    team, tave, studio, client_for, django_capture_on_commit_callbacks
+):
+    connection, _ = studio
+    api = client_for(team.coordinator)
+    with django_capture_on_commit_callbacks(execute=False):  # the push task not run yet
+        api.patch(f"/api/weddings/{team.wedding.pk}/", {"guest_count": 90}, format="json")
+    tave.requests.clear()
+    RecordLink.objects.filter(connection=connection).update(deleted=True)  # seen deleted
+    push_connection(str(connection.pk))
+    assert writes(tave) == []
+    assert OutboundChange.objects.get().status == OutboundChange.Status.SENT
+
+
+def test_the_wedding_pushed_to_tave_is_the_one_its_change_saved(team, tave, studio):
+    """The admin reports a change without the instance: the row is read back."""
+    from wedsync.changes import record_change
+    from wedsync.live import EventType
+
+    team.wedding.date = dt.date(2027, 7, 3)
+    team.wedding.save()
+    record_change(team.wedding.pk, EventType.WEDDING_UPDATED, {"id": str(team.wedding.pk)})
+    [change] = OutboundChange.objects.all()
+    assert change.kind == "wedding" and change.fields == {"date": "2027-07-03", "guest_count": 100}
+
+
+def test_a_change_taken_back_while_the_first_waits_ends_as_taken_back(
+    team, tave, studio, client_for, django_capture_on_commit_callbacks
+):
+    """100 -> 120 waits unsent; 120 -> 100 matches what Táve was last synced with, yet must
+    still go, or the waiting 120 would be the last word."""
+    api = client_for(team.coordinator)
+    url = f"/api/weddings/{team.wedding.pk}/"
+    with django_capture_on_commit_callbacks(execute=False):
+        api.patch(url, {"guest_count": 120}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        api.patch(url, {"guest_count": 100}, format="json")
+    [held] = tave.jobs()
+    assert held["guestCount"] == 100
+    assert OutboundChange.objects.filter(status=OutboundChange.Status.PENDING).count() == 0
