@@ -532,3 +532,248 @@ def test_a_fault_after_handling_commits_the_write_and_loses_its_answer(tave):
     assert lost.status_code == 502
     assert [job["name"] for job in tave.emu.jobs()] == ["Ana & Ben"]
     assert tave.call("POST", "/job", json={"name": "C & D"}).status_code == 201  # once only
+
+
+# -- events -----------------------------------------------------------------------------------
+
+UTC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
+EVENT_TYPE = "01h35cd0f9wz0m3qk1q2a8y7bd"
+END_BEFORE_START = {
+    "startDate": "2027-06-12",
+    "startTime": "16:00",
+    "endDate": "2027-06-12",
+    "endTime": "15:00",
+}
+
+
+def test_event_create_read_update_delete(tave):
+    job = tave.emu.add_job(name="Ana & Ben")
+    created = tave.post(
+        "/event",
+        {
+            "name": "Ceremony",
+            "jobId": job["id"],
+            "typeId": EVENT_TYPE,
+            "startDate": "2027-06-12",
+            "startTime": "15:00:00",
+            "endDate": "2027-06-12",
+            "endTime": "16:30:00",
+            "timezoneName": "Europe/Lisbon",
+            "location": {"id": None, "address": {"city": "Sintra", "country": "PT"}},
+        },
+    )
+
+    assert created.status_code == 201
+    event = created.json()
+    assert ULID_RE.match(event["id"])
+    assert TIMESTAMP_RE.match(event["created"])
+    assert event["created"] == event["modified"]
+    assert event["links"]["self"]["href"] == f"{tave.emu.api_url}/event/{event['id']}"
+    assert (event["hidden"], event["readOnly"], event["channel"], event["allDay"]) == (
+        False,
+        False,
+        "InPerson",
+        False,
+    )
+    assert (event["startUtc"], event["endUtc"]) == (
+        "2027-06-12T14:00:00+00:00",
+        "2027-06-12T15:30:00+00:00",
+    )
+    assert event["location"]["address"]["city"] == "Sintra"
+    assert tave.get(f"/event/{event['id']}").json() == event
+    assert tave.emu.events(job["id"]) == [event]
+
+    updated = tave.put(f"/event/{event['id']}", {"name": "Ceremony", "channel": "Virtual"})
+    assert updated.status_code == 200
+    assert updated.json()["channel"] == "Virtual"
+
+    deleted = tave.delete(f"/event/{event['id']}")
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    not_found = envelope(404, "Not Found", "The requested resource does not exist.")
+    for response in (
+        tave.get(f"/event/{event['id']}"),
+        tave.put(f"/event/{event['id']}", {"name": "x"}),
+        tave.delete(f"/event/{event['id']}"),
+    ):
+        assert (response.status_code, response.json()) == (404, not_found)
+
+
+def test_an_event_put_is_the_whole_document_so_omitted_fields_go_back_to_defaults(tave):
+    event = tave.emu.add_event(
+        name="Portraits", confirmed=True, channel="Phone", startDate="2027-06-12"
+    )
+
+    after = tave.put(f"/event/{event['id']}", {"name": "Portraits"}).json()
+
+    assert (after["name"], after["confirmed"], after["channel"], after["startDate"]) == (
+        "Portraits",
+        False,
+        "InPerson",
+        None,
+    )
+    assert after["modified"] > event["modified"]
+    assert after["created"] == event["created"]
+
+
+def test_start_and_end_utc_follow_the_events_zone_across_a_dst_change(tave):
+    def lisbon(day: str, clock: str) -> dict[str, Any]:
+        body = {"startDate": day, "startTime": clock, "endDate": day, "endTime": "23:00"}
+        return tave.post("/event", {**body, "timezoneName": "Europe/Lisbon"}).json()
+
+    before, after = lisbon("2027-03-27", "15:30:45"), lisbon("2027-03-28", "15:30")
+
+    assert (before["startTime"], before["startUtc"]) == ("15:30:00", "2027-03-27T15:30:00+00:00")
+    assert (after["startTime"], after["startUtc"]) == ("15:30:00", "2027-03-28T14:30:00+00:00")
+    assert after["endUtc"] == "2027-03-28T22:00:00+00:00"
+    assert all(UTC_RE.match(e["startUtc"]) for e in (before, after))
+    all_day = tave.post(
+        "/event", {"startDate": "2027-03-28", "startTime": "15:30", "allDay": True}
+    ).json()
+    no_time = tave.post("/event", {"startDate": "2027-03-28"}).json()
+    assert (all_day["startUtc"], no_time["startUtc"], no_time["endUtc"]) == (None, None, None)
+
+
+def test_without_a_timezone_name_the_studios_zone_is_used(tave):
+    summer = tave.post("/event", {"startDate": "2027-07-04", "startTime": "18:00:00"}).json()
+    winter = tave.emu.add_event(startDate="2027-01-04", startTime="18:00:00")
+
+    assert "timezoneName" not in tave.get("/studio/me").json()  # emulator-only, kept inside
+    assert (summer["timezoneName"], summer["startUtc"]) == (None, "2027-07-04T22:00:00+00:00")
+    assert winter["startUtc"] == "2027-01-04T23:00:00+00:00"
+    tave.emu.edit_studio(timezoneName="Europe/Lisbon")
+    moved = tave.put(f"/event/{winter['id']}", {"startDate": "2027-01-04", "startTime": "18:00"})
+    assert moved.json()["startUtc"] == "2027-01-04T18:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"timezoneName": "Mars/Olympus_Mons"}, "timezoneName"),
+        ({"jobId": OTHER_JOB_TYPE}, "jobId"),
+        ({"colour": "blue"}, "colour"),
+        ({"channel": "Carrier pigeon"}, "channel"),
+        (END_BEFORE_START, "endTime"),
+        ({"startTime": "3pm"}, "startTime"),
+    ],
+    ids=["timezone", "unknown-job", "unknown-property", "channel", "end-before-start", "time"],
+)
+def test_event_validation_errors_name_the_field(tave, body, field):
+    response = tave.post("/event", {"name": "Ceremony", **body})
+
+    assert response.status_code == 400
+    error = response.json()
+    assert (error["type"], error["title"], error["status"]) == (
+        "validation-error",
+        "Validation Error",
+        400,
+    )
+    assert list(error["detail"]) == [field]
+    assert tave.emu.events() == []
+
+
+def test_read_only_properties_sent_back_in_a_put_are_ignored(tave):
+    event = tave.emu.add_event(name="First look", startDate="2027-06-12", startTime="13:00")
+    fetched = tave.get(f"/event/{event['id']}").json()
+
+    put = tave.put(f"/event/{event['id']}", {**fetched, "startTime": "14:00:00"})
+
+    assert put.status_code == 200
+    after = put.json()
+    assert (after["id"], after["created"], after["name"]) == (
+        event["id"],
+        event["created"],
+        "First look",
+    )
+    assert (event["startUtc"], after["startUtc"]) == (
+        "2027-06-12T17:00:00+00:00",
+        "2027-06-12T18:00:00+00:00",
+    )
+    assert after["modified"] > event["modified"]
+
+
+def test_event_list_filters_by_job_mapping_and_hidden_and_sorts_by_modified(tave):
+    wedding, other = tave.emu.add_job(name="Wedding"), tave.emu.add_job(name="Other")
+    ceremony = tave.emu.add_event(name="Ceremony", jobId=wedding["id"])
+    reception = tave.emu.add_event(
+        name="Reception",
+        jobId=wedding["id"],
+        externalMappings=[{"id": "wedsync-7", "url": "https://hub.example/e/7"}],
+    )
+    elsewhere = tave.emu.add_event(name="Engagement", jobId=other["id"])
+    hidden = tave.emu.hide_event(tave.emu.add_event(name="Scouting", jobId=wedding["id"])["id"])
+
+    def ids(**params: Any) -> list[str]:
+        body = tave.get("/event", params=params).json()
+        assert body["type"] == "event-collection"
+        return [event["id"] for event in body["items"]]
+
+    assert hidden["hidden"] is True
+    assert ids() == [ceremony["id"], reception["id"], elsewhere["id"]]
+    assert ids(jobId=wedding["id"]) == [ceremony["id"], reception["id"]]
+    assert ids(jobId=wedding["id"], includeHidden="true") == [
+        ceremony["id"],
+        reception["id"],
+        hidden["id"],
+    ]
+    assert ids(externalMappingId="wedsync-7") == [reception["id"]]
+    assert tave.get(f"/event/{hidden['id']}").json()["hidden"] is True
+    assert tave.get("/event", params={"jobId": "WEDDING"}).status_code == 400
+
+    edited = tave.emu.edit_event(ceremony["id"], confirmed=True)
+    assert (edited["confirmed"], edited["name"]) == (True, "Ceremony")
+    assert edited["modified"] > ceremony["modified"]
+    assert ids(sortBy="modified desc")[0] == ceremony["id"]
+    assert ids(sortBy="name desc") == [reception["id"], elsewhere["id"], ceremony["id"]]
+    assert tave.get("/event", params={"sortBy": "startUtc"}).status_code == 400
+
+
+def test_events_paginate_with_the_collection_meta(tave):
+    for n in range(23):
+        tave.emu.add_event(name=f"Session {n}")
+
+    pages = [tave.get("/event", params={"page": n, "pageSize": 10}).json() for n in (1, 2, 3)]
+
+    assert [p["meta"] for p in pages] == [
+        {"currentPage": n, "totalPages": 3, "totalItems": 23, "rows": 10} for n in (1, 2, 3)
+    ]
+    assert [len(p["items"]) for p in pages] == [10, 10, 3]
+    assert tave.get("/event").json()["meta"]["rows"] == 100
+    assert tave.get("/event", params={"pageSize": 101}).status_code == 400
+
+
+def test_read_only_key_cannot_write_events(tave):
+    event = tave.emu.add_event(name="Ceremony")
+    reader = tave.emu.add_api_key(read_only=True)
+    forbidden = envelope(403, "Forbidden", "This API key is Read Only.")
+
+    writes = [
+        tave.post("/event", {"name": "New"}, key=reader),
+        tave.put(f"/event/{event['id']}", {"name": "Renamed"}, key=reader),
+        tave.delete(f"/event/{event['id']}", key=reader),
+    ]
+
+    assert [(w.status_code, w.json()) for w in writes] == [(403, forbidden)] * 3
+    assert tave.get(f"/event/{event['id']}", key=reader).json()["name"] == "Ceremony"
+
+
+def test_deleting_a_job_deletes_its_events(tave):
+    wedding, other = tave.emu.add_job(name="Wedding"), tave.emu.add_job(name="Other")
+    ceremony = tave.emu.add_event(name="Ceremony", jobId=wedding["id"])
+    kept = tave.emu.add_event(name="Engagement", jobId=other["id"])
+
+    assert tave.delete(f"/job/{wedding['id']}").status_code == 204
+
+    assert tave.get(f"/event/{ceremony['id']}").status_code == 404
+    assert tave.emu.events() == [kept]
+
+
+def test_event_helpers_validate_like_the_api(tave):
+    event = tave.emu.add_event(name="Ceremony", startDate="2027-06-12", startTime="15:00")
+
+    with pytest.raises(ValidationFailed) as failed:
+        tave.emu.add_event(timezoneName="Nowhere/Special")
+    assert list(failed.value.errors) == ["timezoneName"]
+    with pytest.raises(ValidationFailed):
+        tave.emu.edit_event(event["id"], endDate="2027-06-11")
+    moved = tave.emu.edit_event(event["id"], timezoneName="Europe/Lisbon")
+    assert (moved["name"], moved["startUtc"]) == ("Ceremony", "2027-06-12T14:00:00+00:00")

@@ -16,11 +16,17 @@ What the emulator serves:
   `externalMappingId`, every documented `sortBy` value (`<field>[ asc|desc]`, default `id`).
 * `GET/POST /address-book`, `GET/PUT/DELETE /address-book/{id}`: filters `email`, `includeHidden`.
 * `POST /job-contact` (links a contact to a job).
+* `GET/POST /event`, `GET/PUT/DELETE /event/{id}`: list filters `includeHidden` (default false),
+  `externalMappingId` and `jobId`; `sortBy` `id|modified|created|name[ asc|desc]`. The server
+  computes `startUtc`/`endUtc` (`2020-06-17T13:06:22+00:00`) from `startDate`+`startTime`
+  (`endDate`+`endTime`) in the event's `timezoneName`, else the studio's zone; they are null
+  when the date or the time is missing or `allDay` is true. Times are kept as `HH:MM:00`
+  ("seconds are ignored").
 * `GET/POST /rest-hook`, `GET/PUT/DELETE /rest-hook/{id}`: body `{event, url, limitTo?}`
   (the list is the OpenAPI's `listResourceRestHook`, which VENDORS.md does not mention).
-* Collections: `{type: "job-collection"|"addressbook-collection"|"resthook-collection", items,
-  meta: {currentPage, totalPages, totalItems, rows}}`; `page` >= 1 (default 1), `pageSize`
-  10..100 (default 100). Out-of-range values answer 400 `validation-error`.
+* Collections: `{type: "job-collection"|"addressbook-collection"|"event-collection"|
+  "resthook-collection", items, meta: {currentPage, totalPages, totalItems, rows}}`; `page` >= 1
+  (default 1), `pageSize` 10..100 (default 100). Out-of-range values answer 400 `validation-error`.
 * Records: lowercase ULID ids, `created`/`modified` as `2020-08-01T17:32:32Z`, `modified` bumped
   on every change, `links.self.href`. Creates answer 201, updates 200 (full-document `PUT`, there
   is no `PATCH`: 405), deletes 204; an unknown id answers 404.
@@ -46,6 +52,22 @@ orders and payments are not modelled (use `trigger_hook` for their events); that
 filter is a case-insensitive match on `email` or `secondaryEmail`; that deleting a job or a
 contact removes its job-contact links; that the `text/csv` representation is not offered (always
 JSON). `modified` never repeats for a record: a change within the same second moves it on by one.
+
+Events follow the OpenAPI's "Events" tag (`api-evangelist/vsco`
+`openapi/vsco-events-api-openapi.yml`, VENDORS.md A1 names only `GET /job/{jobId}/event`). Assumed
+where the docs are silent, for events: the Studio schema names its zone only by `timezoneId` (the
+Timezones resource is not modelled), so the studio record carries an emulator-only `timezoneName`
+(default `America/New_York`, changed with `edit_studio`; not sent by `GET /studio/me`) [not in the
+schema]; an event's `timezoneId` is kept but not resolved; `timezoneName` must be an IANA zone
+zoneinfo knows, else 400 on `timezoneName`; times may be `HH:MM` or `HH:MM:SS`; a `location`'s
+address keeps only its writable properties (its read-only ones are accepted and dropped); `jobId`,
+when given, must name an existing job, else 400 on `jobId`; a property not in the Event schema
+answers 400 naming it (`additionalProperties: false`), while read-only ones sent back in a write (a
+fetched document PUT back) are ignored; an end before the start is 400 on `endTime` (on `endDate`
+when the end date is the earlier); deleting a job deletes its events; `hidden` is set only in
+Táve's UI (`hide_event`), and hidden events are left out of the list unless `includeHidden=true`
+but stay fetchable by id; `readOnly` is always false; `startUtc`/`endUtc` are recomputed when the
+event is written, not when the studio's zone changes. No REST Hook event exists for events.
 """
 
 from __future__ import annotations
@@ -62,6 +84,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from ulid import ULID
@@ -74,6 +97,8 @@ PAGE_SIZE_MIN, PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT = 10, 100, 100
 HOOK_EVENTS = ("contact.created", "job.created", "order.booked", "payment.created")
 CREATABLE_CONTACT_KINDS = ("person", "company", "location")
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+UTC_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S+00:00"
+DEFAULT_STUDIO_TIMEZONE = "America/New_York"
 NOT_FOUND_DETAIL = "The requested resource does not exist."
 UNAUTHORIZED_DETAIL = "API key is missing or invalid."
 READ_ONLY_DETAIL = "This API key is Read Only."
@@ -93,6 +118,7 @@ TITLES = {
 _ULID_RE = re.compile(r"^[0-7][0-9a-hjkmnp-tv-z]{25}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
 
 
 API_PREFIX = "/api/v2"
@@ -174,6 +200,21 @@ def _date(value: Any) -> str | None:
         except ValueError:
             pass
     return "Must be a date (YYYY-MM-DD)."
+
+
+def _time(value: Any) -> str | None:
+    ok = isinstance(value, str) and _TIME_RE.match(value)
+    return None if ok else "Must be a 24-hour time (HH:MM:SS)."
+
+
+def _zone_name(value: Any) -> str | None:
+    if isinstance(value, str):
+        try:
+            ZoneInfo(value)
+            return None
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    return "Must be a time zone name, e.g. America/New_York."
 
 
 def _ulid(value: Any) -> str | None:
@@ -406,6 +447,71 @@ JOB_CONTACT_FIELDS = {
     "jobRoles": Field(_list_of(_ulid)),
 }
 HOOK_SORT_FIELDS = frozenset({"id", "modified", "created"})
+_ADDRESS_LIMITS = {
+    "streetAddress": 512,
+    "village": 255,
+    "city": 255,
+    "state": 255,
+    "postalCode": 255,
+    "country": 2,
+}
+_ADDRESS_READ_ONLY = _words(
+    "links id created modified hidden name latitude longitude googlePlaceId timezone"
+)
+
+
+def _location(value: Any) -> str | None:
+    """`{id, address}`; the Address's read-only properties are allowed (and dropped)."""
+    if not isinstance(value, dict):
+        return "Must be an object."
+    unknown = sorted(value.keys() - {"id", "address"})
+    if unknown:
+        return f"{unknown[0]}: Not a property of location."
+    if value.get("id") is not None and _ulid(value["id"]):
+        return "id: Must be a lowercase ULID."
+    address = value.get("address")
+    if address is None:
+        return None
+    if not isinstance(address, dict):
+        return "address: Must be an object."
+    for name, item in address.items():
+        if name in _ADDRESS_LIMITS:
+            problem = None if item is None else _text(_ADDRESS_LIMITS[name])(item)
+        else:
+            problem = None if name in _ADDRESS_READ_ONLY else "Not a property of Address."
+        if problem:
+            return f"address.{name}: {problem}"
+    return None
+
+
+def _stored_location(location: dict[str, Any]) -> dict[str, Any]:
+    address = location.get("address")
+    kept = None if address is None else {name: address.get(name) for name in _ADDRESS_LIMITS}
+    return {"id": location.get("id"), "address": kept}
+
+
+EVENT_FIELDS = {
+    "allDay": Field(_boolean, False),
+    "channel": Field(_one_of("InPerson", "Phone", "Virtual"), "InPerson", nullable=False),
+    "confirmed": Field(_boolean, False),
+    "descriptionHtml": Field(_text()),
+    "endDate": Field(_date),
+    "endTime": Field(_time),
+    "externalMappings": Field(_list_of(_external_mapping)),
+    "galleryId": Field(_ulid),
+    "jobId": Field(_ulid),
+    "location": Field(_location),
+    "name": Field(_text(255)),
+    "phoneNumber": _PHONE,
+    "startDate": Field(_date),
+    "startTime": Field(_time),
+    "timezoneName": Field(_zone_name),
+    "timezoneId": Field(_ulid),
+    "typeId": Field(_ulid),
+    "virtualUrl": Field(_uri),
+}
+EVENT_READ_ONLY = _words("links id created modified hidden readOnly startUtc endUtc")
+EVENT_SORT_FIELDS = _words("id modified created name")
 
 
 def _validate(
@@ -490,6 +596,27 @@ def _stamp(previous: str | None = None) -> str:
     return now.strftime(TIMESTAMP_FORMAT)
 
 
+def _end_problem(values: dict[str, Any]) -> dict[str, str]:
+    """Why an event's end comes before its start (empty when it does not)."""
+    start_date, end_date = values["startDate"], values["endDate"]
+    if not (start_date and end_date):
+        return {}
+    if end_date < start_date:
+        return {"endDate": "Must not be before startDate."}
+    start_time, end_time = values["startTime"], values["endTime"]
+    if end_date > start_date or values["allDay"] or not (start_time and end_time):
+        return {}
+    return {"endTime": "The end must not be before the start."} if end_time < start_time else {}
+
+
+def _utc(day: str | None, clock: str | None, zone: ZoneInfo) -> str | None:
+    """A local date and time in `zone` as Táve's UTC date-time, or None when either is missing."""
+    if not day or not clock:
+        return None
+    local = datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=zone)
+    return local.astimezone(UTC).strftime(UTC_DATETIME_FORMAT)
+
+
 def _sort_key(value: Any) -> tuple[bool, Any]:
     """Nulls first; objects (phones, addresses) compare by their JSON text."""
     if isinstance(value, dict | list):
@@ -558,6 +685,11 @@ class TaveEmulator(Emulator):
             ("/address-book/<id>", "PUT", "update_contact"),
             ("/address-book/<id>", "DELETE", "delete_contact"),
             ("/job-contact", "POST", "create_job_contact"),
+            ("/event", "GET", "list_events"),
+            ("/event", "POST", "create_event"),
+            ("/event/<id>", "GET", "get_event"),
+            ("/event/<id>", "PUT", "update_event"),
+            ("/event/<id>", "DELETE", "delete_event"),
             ("/rest-hook", "GET", "list_hooks"),
             ("/rest-hook", "POST", "create_hook"),
             ("/rest-hook/<id>", "GET", "get_hook"),
@@ -575,6 +707,7 @@ class TaveEmulator(Emulator):
             self._jobs: dict[str, dict[str, Any]] = {}
             self._contacts: dict[str, dict[str, Any]] = {}
             self._job_contacts: dict[str, dict[str, Any]] = {}
+            self._events: dict[str, dict[str, Any]] = {}
             self._hooks: dict[str, dict[str, Any]] = {}
             self._delivery_threads: list[threading.Thread] = []
             self.deliveries: list[HookDelivery] = []
@@ -674,6 +807,36 @@ class TaveEmulator(Emulator):
                 if job_id is None or link["jobId"] == job_id
             ]
 
+    def add_event(self, **fields: Any) -> dict[str, Any]:
+        """Create an event (camelCase Event fields); raises ValidationFailed."""
+        with self.lock:
+            return self._insert_event(fields)
+
+    def edit_event(self, event_id: str, **changes: Any) -> dict[str, Any]:
+        """A user edits the event in Táve's UI: only these fields change (of the read-only ones,
+        only `hidden`), `startUtc`/`endUtc` follow, `modified` bumped; raises ValidationFailed."""
+        with self.lock:
+            event = self._events[event_id]
+            event.update(self._event_fields({**{k: event[k] for k in EVENT_FIELDS}, **changes}))
+            if "hidden" in changes:
+                event["hidden"] = changes["hidden"]
+            self._schedule(event)
+            event["modified"] = _stamp(event["modified"])
+            return self._present(event, f"event/{event_id}")
+
+    def hide_event(self, event_id: str) -> dict[str, Any]:
+        """Hide the event, as only Táve's UI can."""
+        return self.edit_event(event_id, hidden=True)
+
+    def events(self, job_id: str | None = None) -> list[dict[str, Any]]:
+        """Every event, hidden ones included, optionally of one job, oldest first (copies)."""
+        with self.lock:
+            return [
+                self._present(event, f"event/{event['id']}")
+                for event in self._events.values()
+                if job_id is None or event["jobId"] == job_id
+            ]
+
     def hooks(self) -> list[dict[str, Any]]:
         """The REST Hook subscriptions now active (copies)."""
         with self.lock:
@@ -723,7 +886,9 @@ class TaveEmulator(Emulator):
 
     @api()
     def get_studio(self, request: Request) -> Response:
-        return self.json(self.studio)
+        studio = self.studio
+        studio.pop("timezoneName")  # emulator-only: real Táve does not send it
+        return self.json(studio)
 
     @api()
     def list_jobs(self, request: Request) -> Response:
@@ -761,6 +926,8 @@ class TaveEmulator(Emulator):
         self._get(self._jobs, id)
         del self._jobs[id]
         self._unlink(lambda link: link["jobId"] == id)
+        for event_id in [i for i, event in self._events.items() if event["jobId"] == id]:
+            del self._events[event_id]
         return Response(status=204)
 
     # -- endpoints: address book and job contacts -----------------------------------------------
@@ -815,6 +982,48 @@ class TaveEmulator(Emulator):
     @api(write=True)
     def create_job_contact(self, request: Request) -> Response:
         return self.json(self._insert_job_contact(_body_object(request)), status=201)
+
+    # -- endpoints: events -----------------------------------------------------------------------
+
+    @api()
+    def list_events(self, request: Request) -> Response:
+        errors: dict[str, str] = {}
+        include_hidden = _query_bool(request, "includeHidden", errors)
+        mapping_id, job_id = request.args.get("externalMappingId"), request.args.get("jobId")
+        if mapping_id is not None and len(mapping_id) > 64:
+            errors["externalMappingId"] = "Must be at most 64 characters."
+        if job_id is not None and _ulid(job_id):
+            errors["jobId"] = "Must be a lowercase ULID."
+        events = [
+            event
+            for event in self._events.values()
+            if (include_hidden or not event["hidden"])
+            and (mapping_id is None or self._has_mapping(event, mapping_id))
+            and (job_id is None or event["jobId"] == job_id)
+        ]
+        return self._collection(request, "event", events, EVENT_SORT_FIELDS, errors)
+
+    @api(write=True)
+    def create_event(self, request: Request) -> Response:
+        return self.json(self._insert_event(_body_object(request)), status=201)
+
+    @api()
+    def get_event(self, request: Request, id: str) -> Response:
+        return self.json(self._present(self._get(self._events, id), f"event/{id}"))
+
+    @api(write=True)
+    def update_event(self, request: Request, id: str) -> Response:
+        event = self._get(self._events, id)
+        event.update(self._event_fields(_body_object(request)))
+        self._schedule(event)
+        event["modified"] = _stamp(event["modified"])
+        return self.json(self._present(event, f"event/{id}"))
+
+    @api(write=True)
+    def delete_event(self, request: Request, id: str) -> Response:
+        self._get(self._events, id)
+        del self._events[id]
+        return Response(status=204)
 
     # -- endpoints: REST Hooks ------------------------------------------------------------------
 
@@ -884,6 +1093,7 @@ class TaveEmulator(Emulator):
             "timeFormat": "g:ia",
             "weekStartsOn": "Sunday",
             "timezoneId": None,
+            "timezoneName": DEFAULT_STUDIO_TIMEZONE,  # emulator-only: see the module docstring
             "defaultBrandId": None,
             "externalMappings": None,
             "firstName": None,
@@ -938,6 +1148,43 @@ class TaveEmulator(Emulator):
         link["roleKinds"] = ["client"] if link["client"] else []
         self._job_contacts[link["id"]] = link
         return self._present(link, f"job-contact/{link['id']}")
+
+    def _insert_event(self, body: dict[str, Any]) -> dict[str, Any]:
+        event = {**self._new_record(), "hidden": False, "readOnly": False}
+        event.update(self._event_fields(body))
+        self._schedule(event)
+        self._events[event["id"]] = event
+        return self._present(event, f"event/{event['id']}")
+
+    def _event_fields(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The writable fields of a full Event document; read-only ones are ignored, others 400."""
+        errors = {
+            name: "Not a property of Event."
+            for name in body
+            if name not in EVENT_FIELDS and name not in EVENT_READ_ONLY
+        }
+        try:
+            values = _validate(body, EVENT_FIELDS)
+        except ValidationFailed as failed:
+            raise ValidationFailed({**failed.errors, **errors}) from None
+        for name in ("startTime", "endTime"):
+            if values[name]:
+                values[name] = values[name][:5] + ":00"
+        if values["jobId"] is not None and values["jobId"] not in self._jobs:
+            errors["jobId"] = "No such record."
+        errors.update(_end_problem(values))
+        if errors:
+            raise ValidationFailed(errors)
+        if values["location"] is not None:
+            values["location"] = _stored_location(values["location"])
+        return values
+
+    def _schedule(self, event: dict[str, Any]) -> None:
+        """`startUtc`/`endUtc` from the local dates and times, in the event's or studio's zone."""
+        zone = ZoneInfo(event["timezoneName"] or self._studio["timezoneName"])
+        for end in ("start", "end"):
+            local = (event[f"{end}Date"], event[f"{end}Time"])
+            event[f"{end}Utc"] = None if event["allDay"] else _utc(*local, zone)
 
     def _hook_fields(self, body: dict[str, Any]) -> dict[str, Any]:
         event, url, limit = body.get("event"), body.get("url"), body.get("limitTo")
