@@ -153,6 +153,13 @@ class ResourceSpec:
     our_id_query: str | None = None
     # the provider's PUT replaces the whole document (omitted fields go back to defaults)
     put_replaces: bool = False
+    # records that live inside a record of another resource (a Táve event in its job): that
+    # resource, and the field naming the record; its link says which wedding they belong to
+    parent_resource: str | None = None
+    parent_field: str | None = None
+    # pushed only to records the vendor already holds and we have linked: the hub does not
+    # make them (a photographer's jobs and sessions are the photographer's to create)
+    linked_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -339,6 +346,8 @@ def _parse_resources(
                 "fields",
                 "our_id",
                 "put_replaces",
+                "parent",
+                "linked_only",
             }
         )
         mapped = sub.get("fields", dict, default={})
@@ -356,8 +365,15 @@ def _parse_resources(
             list_params={k: str(v) for k, v in sub.get("list_params", dict, default={}).items()},
             fields=dict(mapped),
             put_replaces=sub.get("put_replaces", bool, default=False),
+            linked_only=sub.get("linked_only", bool, default=False),
             **_our_id(sub.child("our_id")),
+            **_parent(sub.child("parent")),
         )
+    for name, resource in resources.items():
+        if resource.parent_resource and resource.parent_resource not in resources:
+            _Reader(provider, {}, f"resources.{name}.parent").fail(
+                "resource", f"'{resource.parent_resource}' is not a resource of this provider"
+            )
     return resources
 
 
@@ -368,6 +384,16 @@ def _our_id(reader: _Reader | None) -> dict[str, str]:
     return {
         "our_id_field": reader.get("field", str, required=True),
         "our_id_query": reader.get("query", str, required=True),
+    }
+
+
+def _parent(reader: _Reader | None) -> dict[str, str]:
+    if reader is None:
+        return {}
+    reader.unknown_keys({"resource", "field"})
+    return {
+        "parent_resource": reader.get("resource", str, required=True),
+        "parent_field": reader.get("field", str, required=True),
     }
 
 

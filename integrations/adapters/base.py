@@ -44,6 +44,8 @@ class ExternalRecord:
     # Only some of the record's fields (a WhatsApp status names what became of a message, not
     # its text): they update the stored state instead of replacing it.
     partial: bool = False
+    # The record this one lives in, as (resource, external id): a Táve event's job.
+    parent: tuple[str, str] | None = None
 
 
 @dataclass

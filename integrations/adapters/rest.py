@@ -123,6 +123,7 @@ class RestAdapter(Adapter):
 
     def to_record(self, resource: ResourceSpec, item: dict[str, Any]) -> ExternalRecord:
         version = dig(item, resource.version_field) if resource.version_field else None
+        parent = dig(item, resource.parent_field) if resource.parent_field else None
         return ExternalRecord(
             resource=resource.name,
             kind=resource.maps_to,
@@ -131,6 +132,7 @@ class RestAdapter(Adapter):
             version=str(version) if version is not None else None,
             modified=parse_timestamp(dig(item, resource.modified_field)),
             raw=item,
+            parent=(resource.parent_resource, str(parent)) if parent else None,
         )
 
     def pull(self, resource: str, cursor: str | None = None) -> PullResult:
@@ -142,7 +144,10 @@ class RestAdapter(Adapter):
         for items in self.pages(spec.path, spec.list_params):
             for item in items:
                 record = self.to_record(spec, item)
-                if since and record.modified and record.modified <= since:
+                # `<`, not `<=`: a record changed within the cursor's own second after the last
+                # pull read the list carries the cursor's timestamp; records of that second are
+                # read again, and their unchanged hash makes them no change
+                if since and record.modified and record.modified < since:
                     done = True  # newest-first: everything after this is older
                     break
                 records.append(record)
@@ -161,11 +166,15 @@ class RestAdapter(Adapter):
 
     # -- writing ----------------------------------------------------------------------------
 
+    def their_fields(self, resource: ResourceSpec, fields: dict[str, Any]) -> dict[str, Any]:
+        """Our fields under the provider's (dotted) names; adapters whose provider splits or
+        joins fields (a date and a time for our one datetime) override it."""
+        return {theirs: fields[ours] for ours, theirs in resource.fields.items() if ours in fields}
+
     def to_payload(self, resource: ResourceSpec, fields: dict[str, Any]) -> dict[str, Any]:
         payload: dict[str, Any] = {}
-        for ours, theirs in resource.fields.items():
-            if ours in fields:
-                set_dotted(payload, theirs, fields[ours])
+        for theirs, value in self.their_fields(resource, fields).items():
+            set_dotted(payload, theirs, value)
         return payload
 
     def made_before(self, resource: ResourceSpec, our_id: str) -> str | None:
@@ -195,9 +204,8 @@ class RestAdapter(Adapter):
         if not resource.put_replaces:
             return self.call("PUT", path, json=self.to_payload(resource, fields))
         document = self.call("GET", path).json()
-        for ours, theirs in resource.fields.items():
-            if ours in fields:
-                set_dotted(document, theirs, fields[ours])
+        for theirs, value in self.their_fields(resource, fields).items():
+            set_dotted(document, theirs, value)
         return self.call("PUT", path, json=document)
 
     def push(self, change: Change) -> PushResult:

@@ -47,13 +47,37 @@ def apply_record(connection: Connection, link: RecordLink, record: ExternalRecor
     return "stored"
 
 
-def wedding_for(connection: Connection, link: RecordLink) -> Wedding | None:
-    wedding_id = connection.config.get("wedding_id")
-    if not wedding_id:
+def wedding_for(connection: Connection, record: ExternalRecord) -> Wedding | None:
+    """The wedding a record not linked yet is about, among those the connection's organization
+    is on: for a record inside another (a Táve event in its job), the wedding that one is
+    linked to; for a connection configured for one wedding (a bridge), that wedding; for a
+    vendor's record of a wedding naming its day (one of a studio's Táve jobs), the one wedding
+    of the organization on that day (none when there are two)."""
+    weddings = Wedding.objects.filter(participants__organization_id=connection.organization_id)
+    if record.parent is not None:
+        resource, external_id = record.parent
+        wedding_id = (
+            RecordLink.objects.filter(
+                connection=connection, resource=resource, external_id=external_id, deleted=False
+            )
+            .values_list("object_id", flat=True)
+            .first()
+        )
+        return weddings.filter(pk=wedding_id).first() if wedding_id else None
+    if configured := connection.config.get("wedding_id"):
+        return weddings.filter(pk=configured).first()
+    day = record_day(record) if record.kind == "wedding" else None
+    if day is None:
         return None
-    return Wedding.objects.filter(
-        pk=wedding_id, participants__organization_id=connection.organization_id
-    ).first()
+    found = list(weddings.filter(date=day).distinct()[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def record_day(record: ExternalRecord) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(record.fields.get("date") or "")[:10])
+    except ValueError:
+        return None
 
 
 def log(connection: Connection, wedding: Wedding, event_type: str, summary: str, data) -> None:
@@ -104,7 +128,7 @@ def apply_timeline_item(connection: Connection, link: RecordLink, record: Extern
     values = timeline_values(record)
     created = item is None
     if created:
-        wedding = wedding_for(connection, link)
+        wedding = wedding_for(connection, record)
         if wedding is None or not values.get("starts_at") or not values.get("title"):
             return "not applied: no wedding is mapped to this connection"
         item = TimelineItem(wedding=wedding)
@@ -175,7 +199,7 @@ def apply_wedding(connection: Connection, link: RecordLink, record: ExternalReco
     wedding = (
         Wedding.objects.filter(pk=link.object_id).first()
         if link.object_id
-        else wedding_for(connection, link)
+        else wedding_for(connection, record)
     )
     if wedding is None or record.deleted:
         return "not applied: no wedding is mapped to this connection"

@@ -22,9 +22,6 @@ CHANGES = {
 }
 # Changes to the wedding itself reach the vendors' records of it (a photographer's Táve job).
 WEDDING_CHANGES = (EventType.WEDDING_UPDATED, EventType.GUEST_LIST_UPDATE)
-# Kinds pushed only to records a vendor already holds and we have linked: the hub does not make
-# a vendor's job for a wedding, nor make again one the vendor deleted.
-LINKED_ONLY = frozenset({"wedding"})
 
 
 def wedding_fields(wedding: Wedding) -> dict[str, Any]:
@@ -56,13 +53,26 @@ def subscribers(wedding_id, kind: str, *, exclude=None) -> list[Connection]:
     return [c for c in connections if takes_pushes(c.provider, kind)]
 
 
-def subscriber_ids(wedding_id, kind: str, *, exclude=None) -> list:
-    """The ids of `subscribers`, read without the connections' (encrypted) credentials."""
-    return [
-        pk
+def subscriber_ids(wedding_id, kind: str, *, exclude=None, object_id=None) -> list:
+    """The ids of `subscribers`, read without the connections' (encrypted) credentials; those
+    whose provider takes `kind` only into records already linked (a Táve job or session) only
+    when they hold a live link to `object_id`."""
+    rows = [
+        (pk, provider)
         for pk, provider in candidates(wedding_id, exclude).values_list("pk", "provider")
         if takes_pushes(provider, kind)
     ]
+    linked_only = {pk for pk, provider in rows if only_into_linked(provider, kind)}
+    if not linked_only:
+        return [pk for pk, _ in rows]
+    holding = set(
+        RecordLink.objects.filter(
+            connection_id__in=linked_only, kind=kind, object_id=object_id, deleted=False
+        ).values_list("connection_id", flat=True)
+        if object_id is not None
+        else []
+    )
+    return [pk for pk, _ in rows if pk not in linked_only or pk in holding]
 
 
 def candidates(wedding_id, exclude=None):
@@ -79,6 +89,12 @@ def takes_pushes(provider: str, kind: str) -> bool:
     except LookupError:
         return False
     return spec.has("push") and any(r.maps_to == kind for r in spec.resources.values())
+
+
+def only_into_linked(provider: str, kind: str) -> bool:
+    """The provider's resource for `kind` is `linked_only`: kept up to date, never made."""
+    spec = get_provider(provider)
+    return any(r.linked_only for r in spec.resources.values() if r.maps_to == kind)
 
 
 def on_change(
@@ -132,7 +148,7 @@ def behind(wedding_id, fields: dict[str, Any], *, exclude=None) -> list:
     """Subscribers holding a linked record of the wedding that `fields` would change: its last
     synced state differs, or a change to it is still waiting (and would otherwise be the last
     word). A change to our notes alone sends nothing."""
-    subscribed = subscriber_ids(wedding_id, "wedding", exclude=exclude)
+    subscribed = subscriber_ids(wedding_id, "wedding", exclude=exclude, object_id=wedding_id)
     if not subscribed:
         return []
     links = RecordLink.objects.filter(
@@ -179,7 +195,9 @@ def enqueue(
     targets=None,
 ) -> int:
     if targets is None:
-        targets = subscriber_ids(wedding_id, kind, exclude=source_connection_id)
+        targets = subscriber_ids(
+            wedding_id, kind, exclude=source_connection_id, object_id=object_id
+        )
     rows = insert_each(
         OutboundChange,
         [

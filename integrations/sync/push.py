@@ -31,7 +31,6 @@ from integrations import services
 from integrations.adapters.base import Change, PushResult
 from integrations.errors import ProviderError
 from integrations.models import Connection, OutboundChange, RecordLink
-from integrations.sync.outbox import LINKED_ONLY
 from integrations.sync.records import fields_hash, snapshot_of
 from integrations.updates import update_each
 from wedsync.live import EventType, broadcast_all_on_commit, broadcast_on_commit
@@ -443,11 +442,14 @@ def push_one(
 ) -> PushResult | None:
     resource = resource_for(connection, change.kind)
     action = change.action
-    if action == OutboundChange.Action.CREATE and link and not link.deleted:
+    live = link is not None and not link.deleted
+    if connection.spec.resources[resource].linked_only and (
+        not live or action == OutboundChange.Action.DELETE
+    ):
+        return None  # the vendor's own record: kept up to date, never made again nor deleted
+    if action == OutboundChange.Action.CREATE and live:
         action = OutboundChange.Action.UPDATE
-    elif action == OutboundChange.Action.UPDATE and (link is None or link.deleted):
-        if change.kind in LINKED_ONLY:
-            return None  # the vendor's record went away: not ours to make again
+    elif action == OutboundChange.Action.UPDATE and not live:
         action = OutboundChange.Action.CREATE
     elif action == OutboundChange.Action.DELETE and (link is None or link.deleted):
         return None  # never reached the provider: nothing to delete

@@ -102,6 +102,12 @@ def test_a_webhook_secret_credential_names_a_secret_auth_field():
             "is required",
         ),
         (
+            "resources.job.parent",
+            {"resource": "studio", "field": "studioId"},
+            "resources.job.parent.resource",
+            "'studio' is not a resource",
+        ),
+        (
             "webhooks",
             {"scheme": "twilio", "secret_credential": "password"},
             "webhooks.secret_credential",

@@ -73,10 +73,24 @@ def test_an_incremental_pull_returns_only_what_changed(tave, good_key, vendor):
     cursor = hub.pull("job").cursor
     tave.edit_job(jobs[2]["id"], guestCount=142)
     changed = hub.pull("job", cursor)
-    assert [(r.external_id, r.fields["guest_count"]) for r in changed.records] == [
-        (jobs[2]["id"], 142)
-    ]
-    assert hub.pull("job", changed.cursor).records == []
+    first, *again = changed.records
+    assert (first.external_id, first.fields["guest_count"]) == (jobs[2]["id"], 142)
+    # jobs of the cursor's own second are read again (one changed in that second after the
+    # pull would carry the same timestamp); nothing older is
+    assert all(r.version == cursor for r in again)
+    assert [r.external_id for r in hub.pull("job", changed.cursor).records] == [jobs[2]["id"]]
+
+
+def test_a_job_changed_in_the_same_second_as_the_cursor_is_not_missed(tave, good_key, vendor):
+    """Táve's timestamps are whole seconds: a change right after a pull, within the second of
+    the newest record it read, has that record's timestamp."""
+    job = tave.add_job(name="Ana & Ben", guestCount=100)
+    hub = adapter(vendor, good_key)
+    cursor = hub.pull("job").cursor
+    with tave.lock:  # what Táve would stamp if the edit came within the same second
+        tave._jobs[job["id"]]["guestCount"] = 120
+    [record] = hub.pull("job", cursor).records
+    assert (record.version, record.fields["guest_count"]) == (cursor, 120)
 
 
 # -- failures ---------------------------------------------------------------------------------
@@ -356,3 +370,49 @@ def test_a_contact_update_keeps_its_kind_and_the_rest(tave, good_key, vendor):
     [held] = tave.contacts()
     assert held["email"] == "ana@example.com" and held["companyName"] == "Ferreira Lda"
     assert (held["kind"], held["firstName"]) == ("person", "Ana")
+
+
+def test_events_are_pulled_with_their_job_and_a_hidden_one_is_gone(tave, good_key, vendor):
+    job = tave.add_job(name="Ana & Ben", eventDate="2027-03-28")
+    ceremony = tave.add_event(
+        jobId=job["id"],
+        name="Ceremony",
+        startDate="2027-03-28",
+        startTime="15:30",
+        timezoneName="Europe/Lisbon",
+    )
+    hub = adapter(vendor, good_key)
+    [record] = hub.pull("event").records
+    assert record.parent == ("job", job["id"]) and not record.deleted
+    assert record.fields["starts_at"] == "2027-03-28T14:30:00+00:00"  # the instant it means
+    tave.hide_event(ceremony["id"])  # hidden in Táve's UI
+    [record] = hub.pull("event").records
+    assert record.deleted
+
+
+def test_an_event_update_writes_the_local_date_and_time_in_the_weddings_zone(
+    tave, good_key, vendor
+):
+    event = tave.add_event(name="Ceremony", startDate="2027-03-28", startTime="14:00")
+    adapter(vendor, good_key).push(
+        Change(
+            "event",
+            "update",
+            {
+                "title": "Ceremony",
+                "starts_at": "2027-03-28T14:30:00+00:00",  # 15:30 in Lisbon, summer time
+                "ends_at": None,
+                "location": "",
+                "time_zone": "Europe/Lisbon",
+            },
+            our_id="i1",
+            external_id=event["id"],
+        )
+    )
+    [held] = tave.events()
+    assert (held["startDate"], held["startTime"], held["timezoneName"]) == (
+        "2027-03-28",
+        "15:30:00",
+        "Europe/Lisbon",
+    )
+    assert held["endTime"] is None and held["location"] is None

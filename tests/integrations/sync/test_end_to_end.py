@@ -95,6 +95,92 @@ def test_a_ceremony_moved_on_the_dst_weekend_is_15_30_in_every_system(
     assert heard.count("sync_push_succeeded") == 2
 
 
+def test_a_ceremony_moved_in_tave_reaches_google_caldav_and_the_socket_and_ours_reaches_tave(
+    client_for,
+    team,
+    google,
+    linked,
+    calendar,
+    radicale,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    """The photographer moves the ceremony in Táve to 15:30 Lisbon on the daylight-saving
+    weekend. Táve has no REST Hook for events, so the scheduled pull finds it (the event's job
+    says which wedding it is on); Google and the venue's CalDAV calendar then hold 15:30, the
+    socket hears it, and nothing goes back to Táve. The coordinator's own later edit reaches
+    Táve's event, written as Táve keeps it: a local date and time in the event's zone."""
+    from integrations.providers.photography.tave.emulator import TaveEmulator
+    from integrations.sync import pull
+
+    with TaveEmulator() as tave:
+        settings.PROVIDER_ORIGINS = {
+            "google_calendar": google.base_url,
+            "caldav": radicale,
+            "tave": tave.base_url,
+        }
+        venue = OrganizationFactory(name="Quinta da Baroneza", kind="venue")
+        ParticipantFactory(wedding=team.wedding, organization=venue)
+        make_connection(venue, "caldav", caldav_support.credentials(calendar))
+        studio = OrganizationFactory(name="Luz Studio", kind="photographer")
+        ParticipantFactory(wedding=team.wedding, organization=studio)
+        photographer = make_connection(studio, "tave", {"api_key": tave.add_api_key()})
+        team.wedding.date = dt.date(2027, 3, 28)  # Europe's clocks go forward at 01:00 UTC
+        team.wedding.save()
+        job = tave.add_job(name="Ana & Ben", eventDate="2027-03-28", guestCount=100)
+        event = tave.add_event(
+            jobId=job["id"],
+            name="Ceremony",
+            startDate="2027-03-28",
+            startTime="14:00:00",
+            endDate="2027-03-28",
+            endTime="14:45:00",
+            timezoneName="Europe/Lisbon",
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            pull.pull_connection(Connection.objects.get(pk=photographer.pk))
+        item = TimelineItem.objects.get()
+        assert item.starts_at == dt.datetime(2027, 3, 28, 13, 0, tzinfo=dt.UTC)
+
+        layer = get_channel_layer()
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(wedding_group(team.wedding.pk), channel)
+        tave.edit_event(event["id"], startTime="15:30:00", endTime="16:15:00")
+        with django_capture_on_commit_callbacks(execute=True):
+            pull.pull_connection(Connection.objects.get(pk=photographer.pk))
+
+        item.refresh_from_db()
+        assert item.starts_at == dt.datetime(2027, 3, 28, 14, 30, tzinfo=dt.UTC)
+        held = google.event("primary", uuid.UUID(str(item.pk)).hex)
+        assert local_time(held["start"]["dateTime"]) == dt.time(15, 30)
+        stored = caldav_support.event_of(calendar.get(f"{item.pk}.ics"))
+        assert stored["DTSTART"].dt.astimezone(LISBON).time() == dt.time(15, 30)
+        heard = async_to_sync(drain)(layer, channel)
+        assert "timeline_item_updated" in heard and heard.count("sync_push_succeeded") == 2
+        assert not OutboundChange.objects.filter(connection=photographer).exists()
+        assert [r.method for r in tave.requests if r.path.startswith("/api/v2/event")] == [
+            "GET",
+            "GET",
+        ]  # the two pulls, and no write
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client_for(team.coordinator).patch(
+                f"/api/timeline-items/{item.pk}/",
+                {"title": "Ceremony (garden)", "starts_at": "2027-03-28T15:45:00+01:00"},
+                format="json",
+            )
+        assert response.status_code == 200, response.content
+        [ceremony] = tave.events()
+        assert (ceremony["name"], ceremony["startDate"], ceremony["startTime"]) == (
+            "Ceremony (garden)",
+            "2027-03-28",
+            "15:45:00",
+        )
+        assert ceremony["timezoneName"] == "Europe/Lisbon"
+        assert ceremony["startUtc"] == "2027-03-28T14:45:00+00:00"
+        assert ceremony["jobId"] == job["id"]  # the rest of Táve's event is as it was
+
+
 async def drain(layer, channel) -> list[str]:
     types = []
     while True:

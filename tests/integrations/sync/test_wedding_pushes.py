@@ -12,7 +12,7 @@ from integrations.models import OutboundChange, RecordLink
 from integrations.providers.photography.tave.emulator import TaveEmulator
 from integrations.sync import pull
 from integrations.tasks import push_connection
-from tests.factories import OrganizationFactory, ParticipantFactory
+from tests.factories import OrganizationFactory, ParticipantFactory, WeddingFactory
 from tests.integrations.providers.conftest import make_connection
 from wedsync.models import Organization
 
@@ -39,9 +39,7 @@ def studio(team, tave, eager_celery):
         leadNotes="Loves film; no flash in the church",
     )
     connection = make_connection(photographer, "tave", {"api_key": tave.add_api_key()})
-    connection.config = {"wedding_id": str(team.wedding.pk)}
-    connection.save()
-    pull.pull_connection(connection)
+    pull.pull_connection(connection)  # the job finds the studio's wedding on its day
     link = RecordLink.objects.get(connection=connection, external_id=job["id"])
     assert link.object_id == team.wedding.pk  # linked though nothing differed
     return connection, job
@@ -134,3 +132,46 @@ def test_a_change_taken_back_while_the_first_waits_ends_as_taken_back(
     [held] = tave.jobs()
     assert held["guestCount"] == 100
     assert OutboundChange.objects.filter(status=OutboundChange.Status.PENDING).count() == 0
+
+
+def test_each_job_of_a_studio_finds_its_own_wedding_by_its_day(team, tave, studio):
+    connection, first_job = studio
+    photographer = connection.organization
+    autumn = WeddingFactory(couple_names="Carla & Dev", date=dt.date(2027, 9, 18), guest_count=60)
+    ParticipantFactory(wedding=autumn, organization=photographer)
+    for day in ("2027-10-02", "2027-10-02"):  # two weddings on one day: neither is guessed
+        ParticipantFactory(
+            wedding=WeddingFactory(date=dt.date.fromisoformat(day)), organization=photographer
+        )
+    second = tave.add_job(name="Carla & Dev", eventDate="2027-09-18", guestCount=64)
+    crowded = tave.add_job(name="One of two", eventDate="2027-10-02", guestCount=10)
+    elsewhere = tave.add_job(name="Not ours", eventDate="2027-12-31", guestCount=10)
+    pull.pull_connection(connection)
+
+    def wedding_of(job):
+        return RecordLink.objects.get(connection=connection, external_id=job["id"]).object_id
+
+    assert wedding_of(first_job) == team.wedding.pk
+    assert wedding_of(second) == autumn.pk
+    assert wedding_of(crowded) is None and wedding_of(elsewhere) is None
+    autumn.refresh_from_db()
+    team.wedding.refresh_from_db()
+    assert (autumn.guest_count, team.wedding.guest_count) == (64, 100)
+
+
+def test_a_timeline_item_made_here_is_not_made_in_tave(
+    team, tave, studio, client_for, django_capture_on_commit_callbacks
+):
+    """Táve's events are the photographer's: the hub keeps linked ones up to date only."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(team.coordinator).post(
+            "/api/timeline-items/",
+            {
+                "wedding": str(team.wedding.pk),
+                "title": "First look",
+                "starts_at": "2027-06-19T13:00:00+01:00",
+            },
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    assert not OutboundChange.objects.exists() and writes(tave) == []
