@@ -98,8 +98,8 @@ class TwilioAdapter(RestAdapter):
         for items in self.pages(spec.path, params):
             for item in items:
                 record = self.to_record(spec, item)
-                if since and record.modified and record.modified <= since:
-                    continue
+                if since and record.modified and record.modified < since:
+                    continue  # the cursor's own second is read again (whole-second times)
                 records.append(record)
                 if record.modified and (newest is None or record.modified > newest):
                     newest = record.modified
