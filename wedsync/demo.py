@@ -14,11 +14,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from .demo_day import DEMO_ZONE, demo_wedding_date
 from .models import Contact, Membership, Organization, TimelineItem, Wedding, WeddingParticipant
 
 DEMO_WEDDING_ID = uuid.UUID("5eddd1e0-0000-4000-8000-000000000001")
-DEMO_ZONE = "Europe/London"
-
 ORGANIZATIONS = [
     # slug, name, kind, part, people (username, role)
     (
@@ -72,13 +71,6 @@ class DemoResult:
     admin_username: str
     api_user: str
     api_token: str
-
-
-def demo_wedding_date(today: dt.date | None = None) -> dt.date:
-    """A Saturday about three months out, so the demo is always a wedding being planned."""
-    today = today or dt.date.today()
-    start = today + dt.timedelta(days=90)
-    return start + dt.timedelta(days=(5 - start.weekday()) % 7)
 
 
 @transaction.atomic

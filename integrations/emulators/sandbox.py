@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from integrations.emulators.base import Emulator
+from wedsync.demo_day import DEMO_ZONE, demo_wedding_date
 
 TAVE_KEY = "tave-sandbox-demo-key-2026"
 SLACK_BOT_TOKEN = "xoxb-sandbox-0000000001-demo-bot-token"  # noqa: S105 - public demo value
@@ -47,13 +48,27 @@ GOOGLE_CLIENT = {
 
 
 def seed_tave(emulator, hub_url: str) -> dict[str, Any]:
+    """Lumen Photography's studio: the demo wedding's job on its day (the hub links it by that
+    day, and pulls its golden-hour portraits session into the timeline), and two others."""
     emulator.add_api_key(TAVE_KEY)
+    day = demo_wedding_date().isoformat()
     for name, date, guests in [
-        ("Ana Ferreira & Ben Carter", "2027-02-27", 120),
+        ("Ana Ferreira & Ben Carter", day, 120),
         ("Chloe Park & Daniel Okafor", "2027-05-15", 85),
         ("Emma Lewis & Farid Haddad", "2027-08-21", 150),
     ]:
-        emulator.add_job(name=name, eventDate=date, guestCount=guests, stage="booked")
+        job = emulator.add_job(name=name, eventDate=date, guestCount=guests, stage="booked")
+        if date == day:
+            emulator.add_event(
+                jobId=job["id"],
+                name="Golden-hour portraits",
+                startDate=day,
+                startTime="19:00:00",
+                endDate=day,
+                endTime="19:25:00",
+                timezoneName=DEMO_ZONE,
+                location={"address": {"streetAddress": "The Orchard, Hartwell Manor"}},
+            )
     return {"credentials": {"api_key": TAVE_KEY}}
 
 

@@ -44,3 +44,27 @@ def test_demo_refuses_to_run_without_a_password(monkeypatch):
     with pytest.raises(CommandError, match="DEMO_ADMIN_PASSWORD"):
         call_command("load_demo")
     assert counts()["Wedding"] == 0
+
+
+def test_the_sandbox_studios_tave_job_links_to_the_demo_wedding_with_its_portraits(
+    monkeypatch, settings
+):
+    """`make run`'s Táve sandbox holds the demo wedding's job on its day: a pull links it and
+    brings the photographer's golden-hour session into the timeline at 19:00 in London."""
+    from integrations.emulators.sandbox import seed_tave
+    from integrations.providers.photography.tave.emulator import TaveEmulator
+    from integrations.sync import pull
+    from tests.integrations.providers.conftest import make_connection
+
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "a-password")
+    call_command("load_demo")
+    wedding = Wedding.objects.get(pk=DEMO_WEDDING_ID)
+    with TaveEmulator() as tave:
+        settings.PROVIDER_ORIGINS = {"tave": tave.base_url}
+        credentials = seed_tave(tave, "http://127.0.0.1:8000")["credentials"]
+        studio = Organization.objects.get(slug="lumen-photo")
+        pull.pull_connection(make_connection(studio, "tave", credentials))
+    portraits = wedding.timeline.get(title="Golden-hour portraits")
+    assert portraits.starts_at.astimezone(wedding.zone).strftime("%H:%M") == "19:00"
+    assert portraits.location == "The Orchard, Hartwell Manor"
+    assert wedding.timeline.count() == 9
