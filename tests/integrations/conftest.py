@@ -5,9 +5,18 @@ from __future__ import annotations
 import pytest
 from celery.app.task import Task
 
+from integrations.providers.photography.tave.emulator import TaveEmulator
 from tests.factories import MembershipFactory, OrganizationFactory
 from wedsync.celery import app as celery_app
 from wedsync.models import Membership
+
+
+@pytest.fixture
+def tave(settings):
+    """A Táve studio (emulator) the hub's Táve connections reach."""
+    with TaveEmulator() as emulator:
+        settings.PROVIDER_ORIGINS = {"tave": emulator.base_url}
+        yield emulator
 
 
 @pytest.fixture

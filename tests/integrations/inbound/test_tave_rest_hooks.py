@@ -9,17 +9,9 @@ import pytest
 import requests
 
 from integrations.models import InboundEvent, RecordLink
-from integrations.providers.photography.tave.emulator import TaveEmulator
 from tests.integrations.providers.conftest import make_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def tave(settings):
-    with TaveEmulator() as emulator:
-        settings.PROVIDER_ORIGINS = {"tave": emulator.base_url}
-        yield emulator
 
 
 def wait_until(predicate, timeout=10.0):

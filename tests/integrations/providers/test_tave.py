@@ -10,15 +10,7 @@ from integrations import services
 from integrations.adapters.base import Change
 from integrations.errors import ProviderError
 from integrations.models import Connection
-from integrations.providers.photography.tave.emulator import TaveEmulator
 from tests.integrations.providers.conftest import make_connection
-
-
-@pytest.fixture
-def tave(settings):
-    with TaveEmulator() as emulator:
-        settings.PROVIDER_ORIGINS = {"tave": emulator.base_url}
-        yield emulator
 
 
 @pytest.fixture

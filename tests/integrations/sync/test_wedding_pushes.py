@@ -9,7 +9,6 @@ import datetime as dt
 import pytest
 
 from integrations.models import OutboundChange, RecordLink
-from integrations.providers.photography.tave.emulator import TaveEmulator
 from integrations.sync import pull
 from integrations.tasks import push_connection
 from tests.factories import OrganizationFactory, ParticipantFactory, WeddingFactory
@@ -17,13 +16,6 @@ from tests.integrations.providers.conftest import make_connection
 from wedsync.models import Organization
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def tave(settings):
-    with TaveEmulator() as emulator:
-        settings.PROVIDER_ORIGINS = {"tave": emulator.base_url}
-        yield emulator
 
 
 @pytest.fixture
