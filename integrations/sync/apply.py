@@ -15,6 +15,7 @@ from typing import Any
 from integrations.adapters.base import ExternalRecord
 from integrations.adapters.rest import parse_timestamp
 from integrations.models import Connection, IntegrationEvent, RecordLink
+from integrations.sync.messages import apply_message
 from wedsync.changes import record_change
 from wedsync.live import EventType
 from wedsync.models import TimelineItem, Wedding
@@ -44,6 +45,8 @@ def apply_record(connection: Connection, link: RecordLink, record: ExternalRecor
         return apply_timeline_item(connection, link, record)
     if record.kind == "wedding":
         return apply_wedding(connection, link, record)
+    if record.kind == "message":
+        return apply_message(connection, link, record)
     return "stored"
 
 

@@ -1,0 +1,76 @@
+"""Texts a vendor's number sends or receives (SMS through Twilio, WhatsApp) on their wedding.
+
+A message belongs to the wedding whose contact is at the other end of it: the sender of an
+inbound text, the recipient of an outbound one, matched by phone number among the contacts of
+the weddings the connection's organization is on. It is logged once, when first seen, as the
+seed's `communication_sent` and heard on the wedding's socket; its later states (delivered,
+read) change nothing here. A number no contact has, or one that two weddings share, attaches
+the message to no wedding: it stays stored with its connection.
+"""
+
+from __future__ import annotations
+
+from integrations.adapters.base import ExternalRecord
+from integrations.models import Connection, IntegrationEvent, RecordLink
+from wedsync.changes import record_change
+from wedsync.live import EventType
+from wedsync.models import Contact
+
+PREVIEW = 120  # characters of the text in the log's summary and the socket event
+
+
+def digits(number: object) -> str:
+    """A phone number as its digits: Twilio's +447700900123 (or whatsapp:+44...) and WhatsApp's
+    447700900123 are the same number."""
+    return "".join(c for c in str(number or "") if c.isdigit())
+
+
+def contact_at(connection: Connection, number: object) -> Contact | None:
+    wanted = digits(number)
+    if len(wanted) < 7:
+        return None
+    found = list(  # a contact's phone is validated E.164: "+" and its digits
+        Contact.objects.filter(
+            wedding__participants__organization_id=connection.organization_id,
+            phone=f"+{wanted}",
+        )
+        .select_related("wedding")
+        .distinct()
+    )
+    weddings = {contact.wedding_id for contact in found}
+    return found[0] if len(weddings) == 1 else None
+
+
+def apply_message(connection: Connection, link: RecordLink, record: ExternalRecord) -> str:
+    if link.previous_snapshot is not None or record.deleted:
+        return "stored"  # a later state of a message already logged
+    fields = record.fields
+    inbound = str(fields.get("direction") or "").startswith("inbound")
+    contact = contact_at(connection, fields.get("from") if inbound else fields.get("to"))
+    if contact is None:
+        return "stored: no contact of a wedding has this number"
+    wedding = contact.wedding
+    text = str(fields.get("text") or "")
+    data = {
+        "provider": connection.provider,
+        "direction": "inbound" if inbound else "outbound",
+        "contact": str(contact.pk),
+        "contact_name": contact.name,
+        "text": text[:PREVIEW],
+        "external_id": record.external_id,
+    }
+    record_change(
+        wedding.pk, EventType.COMMUNICATION_SENT, data, source_connection_id=connection.pk
+    )
+    way = "from" if inbound else "to"
+    IntegrationEvent.objects.create(
+        wedding=wedding,
+        event_type=IntegrationEvent.Type.COMMUNICATION_SENT,
+        source_connection=connection,
+        source_system=connection.provider,
+        affected_organizations=[str(contact.organization_id)] if contact.organization_id else [],
+        is_wedding_day=wedding.is_today(),
+        summary=f"{connection.provider_name}: message {way} {contact.name}: {text}"[:300],
+        data=data,
+    )
+    return f"logged on the wedding of {contact.name}"
