@@ -16,6 +16,7 @@ from integrations.adapters.base import ExternalRecord
 from integrations.adapters.rest import parse_timestamp
 from integrations.models import Connection, IntegrationEvent, RecordLink
 from integrations.sync.messages import apply_message
+from integrations.sync.people import contact_named
 from wedsync.changes import record_change
 from wedsync.live import EventType
 from wedsync.models import TimelineItem, Wedding
@@ -55,7 +56,8 @@ def wedding_for(connection: Connection, record: ExternalRecord) -> Wedding | Non
     is on: for a record inside another (a Táve event in its job), the wedding that one is
     linked to; for a connection configured for one wedding (a bridge), that wedding; for a
     vendor's record of a wedding naming its day (one of a studio's Táve jobs), the one wedding
-    of the organization on that day (none when there are two)."""
+    of the organization on that day; for a booking naming its client (Acuity), the wedding
+    whose contact the client is. None when two weddings would fit."""
     weddings = Wedding.objects.filter(participants__organization_id=connection.organization_id)
     if record.parent is not None:
         resource, external_id = record.parent
@@ -69,11 +71,12 @@ def wedding_for(connection: Connection, record: ExternalRecord) -> Wedding | Non
         return weddings.filter(pk=wedding_id).first() if wedding_id else None
     if configured := connection.config.get("wedding_id"):
         return weddings.filter(pk=configured).first()
-    day = record_day(record) if record.kind == "wedding" else None
-    if day is None:
-        return None
-    found = list(weddings.filter(date=day).distinct()[:2])
-    return found[0] if len(found) == 1 else None
+    if record.kind == "wedding":
+        day = record_day(record)
+        found = list(weddings.filter(date=day).distinct()[:2]) if day else []
+        return found[0] if len(found) == 1 else None
+    contact = contact_named(connection, record.fields.get("email"), record.fields.get("phone"))
+    return contact.wedding if contact else None
 
 
 def record_day(record: ExternalRecord) -> dt.date | None:

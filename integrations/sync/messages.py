@@ -12,33 +12,11 @@ from __future__ import annotations
 
 from integrations.adapters.base import ExternalRecord
 from integrations.models import Connection, IntegrationEvent, RecordLink
+from integrations.sync.people import contact_named
 from wedsync.changes import record_change
 from wedsync.live import EventType
-from wedsync.models import Contact
 
 PREVIEW = 120  # characters of the text in the log's summary and the socket event
-
-
-def digits(number: object) -> str:
-    """A phone number as its digits: Twilio's +447700900123 (or whatsapp:+44...) and WhatsApp's
-    447700900123 are the same number."""
-    return "".join(c for c in str(number or "") if c.isdigit())
-
-
-def contact_at(connection: Connection, number: object) -> Contact | None:
-    wanted = digits(number)
-    if len(wanted) < 7:
-        return None
-    found = list(  # a contact's phone is validated E.164: "+" and its digits
-        Contact.objects.filter(
-            wedding__participants__organization_id=connection.organization_id,
-            phone=f"+{wanted}",
-        )
-        .select_related("wedding")
-        .distinct()
-    )
-    weddings = {contact.wedding_id for contact in found}
-    return found[0] if len(weddings) == 1 else None
 
 
 def apply_message(connection: Connection, link: RecordLink, record: ExternalRecord) -> str:
@@ -46,7 +24,7 @@ def apply_message(connection: Connection, link: RecordLink, record: ExternalReco
         return "stored"  # a later state of a message already logged
     fields = record.fields
     inbound = str(fields.get("direction") or "").startswith("inbound")
-    contact = contact_at(connection, fields.get("from") if inbound else fields.get("to"))
+    contact = contact_named(connection, phone=fields.get("from") if inbound else fields.get("to"))
     if contact is None:
         return "stored: no contact of a wedding has this number"
     wedding = contact.wedding

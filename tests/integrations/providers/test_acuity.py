@@ -171,6 +171,8 @@ def test_a_pull_lists_the_window_both_ways_in_the_calendars_zone(acuity, vendor)
         "location": "Quinta da Regaleira, Sintra",
         "calendar": "Maya Lumen",
         "canceled": False,
+        "email": "ana@example.com",
+        "phone": "",
         "time_zone": "Europe/Lisbon",
     }
     calls = gets(acuity, "/appointments")
@@ -514,3 +516,19 @@ def test_a_pasted_webhook_secret_is_refused_for_acuity(acuity, vendor):
             webhook_secret="a" * 32,
         )
     assert not Connection.objects.exists()
+
+
+def test_without_a_set_wedding_a_booking_finds_the_wedding_of_its_client(acuity, vendor, wedding):
+    """The studio's Acuity serves many couples: a booking lands on the wedding whose contact
+    booked it (by email), and one by nobody's contact lands nowhere."""
+    from tests.factories import ContactFactory
+
+    ContactFactory(wedding=wedding, name="Ana Silva", email="Ana.Silva@example.com")
+    acuity.book(local(120, 14), type="Engagement shoot", email="ana.silva@example.com")
+    acuity.book(local(121, 10), type="Portfolio review", email="walk-in@example.com")
+
+    run = pull_connection(make_connection(vendor[0], "acuity", credentials(acuity)))
+
+    assert run.status == "succeeded" and run.pulled == 2
+    [item] = TimelineItem.objects.all()
+    assert (item.wedding_id, item.title) == (wedding.pk, "Engagement shoot")
