@@ -36,6 +36,7 @@ class BridgeAdapter(Adapter):
             raise ValueError("'occurred_at' is not an ISO 8601 time")
         resource = self.spec.resources[resource_name]
         deleted = event_type.endswith(".deleted")
+        parent = data.get(resource.parent_field) if resource.parent_field else None
         record = ExternalRecord(
             resource=resource_name,
             kind=resource.maps_to,
@@ -48,6 +49,7 @@ class BridgeAdapter(Adapter):
             modified=occurred_at,
             deleted=deleted,
             raw=dict(payload),
+            parent=(resource.parent_resource, str(parent)) if parent not in (None, "") else None,
         )
         return [
             WebhookItem(

@@ -53,11 +53,11 @@ def apply_record(connection: Connection, link: RecordLink, record: ExternalRecor
 
 def wedding_for(connection: Connection, record: ExternalRecord) -> Wedding | None:
     """The wedding a record not linked yet is about, among those the connection's organization
-    is on: for a record inside another (a Táve event in its job), the wedding that one is
-    linked to; for a connection configured for one wedding (a bridge), that wedding; for a
-    vendor's record of a wedding naming its day (one of a studio's Táve jobs), the one wedding
-    of the organization on that day; for a booking naming its client (Acuity), the wedding
-    whose contact the client is. None when two weddings would fit."""
+    is on: for a record inside another (a Táve event in its job, a bridge's timeline item naming
+    its project), the wedding that one is linked to; else, for a connection set to one wedding,
+    that wedding; for a vendor's record of a wedding naming its day (one of a studio's Táve
+    jobs), the one wedding of the organization on that day; for a booking naming its client
+    (Acuity), the wedding whose contact the client is. None when two weddings would fit."""
     weddings = Wedding.objects.filter(participants__organization_id=connection.organization_id)
     if record.parent is not None:
         resource, external_id = record.parent
@@ -68,7 +68,8 @@ def wedding_for(connection: Connection, record: ExternalRecord) -> Wedding | Non
             .values_list("object_id", flat=True)
             .first()
         )
-        return weddings.filter(pk=wedding_id).first() if wedding_id else None
+        if wedding_id is not None:
+            return weddings.filter(pk=wedding_id).first()
     if configured := connection.config.get("wedding_id"):
         return weddings.filter(pk=configured).first()
     if record.kind == "wedding":

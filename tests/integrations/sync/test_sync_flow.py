@@ -634,3 +634,54 @@ def test_a_run_goes_round_again_for_each_of_its_connections_while_its_time_allow
         assert set(OutboundChange.objects.values_list("status", flat=True)) == {"sent"}
         event = google.event("team@everafter.example", uuid.UUID(str(items[2].pk)).hex)
         assert event["summary"] == "First dance"
+
+
+def test_a_bridge_not_set_to_one_wedding_finds_each_records_wedding_by_its_project(
+    client, team, eager_celery, django_capture_on_commit_callbacks
+):
+    """A planner's HoneyBook (through Zapier) holds many projects: a project posted with its
+    date links to the planner's wedding on that day, and timeline items naming that project
+    land on it; an item naming a project the hub never saw lands nowhere."""
+    from integrations import services
+
+    bridge, secret = services.create_bridge_connection(
+        organization=team.planner_org, provider="honeybook"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [
+            bridge_post(
+                client,
+                bridge,
+                secret,
+                "wedding.created",
+                "hb-project-9",
+                "2027-03-01T09:00:00Z",
+                couple_names="Ana & Ben",
+                date=team.wedding.date.isoformat(),
+            ),
+            bridge_post(
+                client,
+                bridge,
+                secret,
+                "timeline_item.created",
+                "hb-7",
+                "2027-03-01T09:01:00Z",
+                title="First dance",
+                starts_at="2027-06-19T21:00:00+01:00",
+                wedding_id="hb-project-9",
+            ),
+            bridge_post(
+                client,
+                bridge,
+                secret,
+                "timeline_item.created",
+                "hb-8",
+                "2027-03-01T09:02:00Z",
+                title="Someone else's toast",
+                starts_at="2027-06-19T20:00:00+01:00",
+                wedding_id="hb-project-unknown",
+            ),
+        ]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    [item] = TimelineItem.objects.all()
+    assert (item.wedding_id, item.title) == (team.wedding.pk, "First dance")
