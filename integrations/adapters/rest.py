@@ -195,7 +195,9 @@ class RestAdapter(Adapter):
             path = "/"
         return {"id": our_id, "url": base + path}
 
-    def update(self, resource: ResourceSpec, external_id: str, fields: dict[str, Any]):
+    def put_fields(
+        self, resource: ResourceSpec, external_id: str, fields: dict[str, Any]
+    ) -> requests.Response:
         """PUT our fields. Where the provider's PUT replaces the whole document (`put_replaces`),
         the record is read first and written back with only our fields changed: sending our
         fields alone would reset every other field the vendor keeps on it."""
@@ -214,14 +216,14 @@ class RestAdapter(Adapter):
         if change.action == "create":
             made = self.made_before(spec, change.our_id)
             if made is not None:
-                response = self.update(spec, made, change.fields)
+                response = self.put_fields(spec, made, change.fields)
             else:
                 payload = self.to_payload(spec, change.fields)
                 if spec.our_id_field:
                     payload[spec.our_id_field] = [self.our_id_entry(change.our_id, spec.maps_to)]
                 response = self.call("POST", spec.path, json=payload)
         elif change.action == "update":
-            response = self.update(spec, change.external_id, change.fields)
+            response = self.put_fields(spec, change.external_id, change.fields)
         elif change.action == "delete":
             self.delete_unless_gone(item_path.format(id=change.external_id))
             return PushResult(external_id=change.external_id)
