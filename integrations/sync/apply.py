@@ -16,6 +16,7 @@ from integrations.adapters.base import ExternalRecord
 from integrations.adapters.rest import parse_timestamp
 from integrations.models import Connection, IntegrationEvent, RecordLink
 from integrations.sync.messages import apply_message
+from integrations.sync.payments import apply_payment
 from integrations.sync.people import contact_named
 from wedsync.changes import record_change
 from wedsync.live import EventType
@@ -48,6 +49,8 @@ def apply_record(connection: Connection, link: RecordLink, record: ExternalRecor
         return apply_wedding(connection, link, record)
     if record.kind == "message":
         return apply_message(connection, link, record)
+    if record.kind == "payment":
+        return apply_payment(connection, link, record)
     return "stored"
 
 
