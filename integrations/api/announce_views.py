@@ -1,0 +1,67 @@
+"""POST /api/integrations/wedding/<weddingId>/announce: a message to everyone on the wedding,
+through each organization's own channels (integrations.sync.announce)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integrations.api.sync_views import visible_wedding
+from integrations.sync.announce import announce
+
+
+class AnnouncementRequest(serializers.Serializer):
+    text = serializers.CharField(max_length=1000, trim_whitespace=True)
+    emergency = serializers.BooleanField(
+        default=False, help_text="Logged and broadcast as an emergency_notification."
+    )
+
+
+class Destination(serializers.Serializer):
+    connection = serializers.UUIDField()
+    provider = serializers.CharField()
+    organization = serializers.CharField()
+    to = serializers.CharField(required=False)
+    reason = serializers.CharField(required=False)
+
+
+class AnnounceView(APIView):
+    @extend_schema(
+        summary="Tell everyone on a wedding, through their own channels",
+        description=(
+            "Queues the text for every messaging connection (Slack, SMS through Twilio, "
+            "WhatsApp) of the wedding's organizations, to where each set it to go (the "
+            "connection's `channel`, or the numbers in its `notify`); a connection with none "
+            "set is listed as skipped. Delivered in the background like any change, on the "
+            "priority queue on the wedding day; logged on the wedding and broadcast on its "
+            "socket."
+        ),
+        request=AnnouncementRequest,
+        responses={
+            202: inline_serializer(
+                "AnnouncementResponse",
+                {
+                    "announcement": serializers.UUIDField(),
+                    "deliveries": Destination(many=True),
+                    "skipped": Destination(many=True),
+                },
+            )
+        },
+        tags=["sync"],
+    )
+    def post(self, request, wedding_id):
+        wedding = visible_wedding(request, wedding_id)
+        body = AnnouncementRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        made = announce(
+            wedding,
+            body.validated_data["text"],
+            emergency=body.validated_data["emergency"],
+            author=request.user.get_username(),
+        )
+        return Response(
+            {"announcement": made.id, "deliveries": made.deliveries, "skipped": made.skipped},
+            status=status.HTTP_202_ACCEPTED,
+        )

@@ -1,0 +1,112 @@
+"""A coordinator's announcement to everyone on a wedding, through their own channels.
+
+"A storm is coming: the ceremony moves to the orangery." Each messaging connection of the
+wedding's organizations (Slack, SMS through Twilio, WhatsApp) gets it where its organization
+set it to go (the connection's `config` in the admin: Slack's `channel`, a list of numbers in
+`notify` for texts), as outbox rows pushed like any change: in the background, on the wedding
+day's priority queue, behind a paused connection or an open circuit, with retries (a text is
+not sent twice on an unclear failure). Each destination is its own record, so none is folded
+into another. The announcement itself is logged on the wedding and heard on its socket.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from integrations.inserts import insert_each
+from integrations.models import Connection, IntegrationEvent, OutboundChange
+from integrations.sync.outbox import candidates, takes_pushes
+from integrations.sync.people import digits
+from wedsync.changes import record_change
+from wedsync.live import EventType
+from wedsync.models import Wedding
+
+# provider -> the config key naming where its messages go, and the field a message takes it in
+DESTINATIONS = {
+    "slack": ("channel", "channel"),
+    "twilio": ("notify", "to"),
+    "whatsapp": ("notify", "to"),
+}
+
+
+@dataclass
+class Announcement:
+    id: uuid.UUID
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+
+def destinations(connection: Connection) -> list[str]:
+    """Where the connection's organization set announcements to go; [] when it set nothing."""
+    key, _ = DESTINATIONS[connection.provider]
+    value = connection.config.get(key)
+    values = value if isinstance(value, list) else [value] if value else []
+    if key == "notify":  # phone numbers, as E.164
+        return [f"+{digits(v)}" for v in values if len(digits(v)) >= 7]
+    return [str(v) for v in values if str(v).strip()]
+
+
+def announce(wedding: Wedding, text: str, *, emergency: bool, author: str) -> Announcement:
+    """Write the announcement's outbox rows and its log entry in one transaction; the pushes
+    are queued once it commits."""
+    from integrations.sync.dispatch import push_queue_of, queue_pushes
+
+    announcement = Announcement(id=uuid.uuid4())
+    connections = [
+        c
+        for c in candidates(wedding.pk).select_related("organization")
+        if c.provider in DESTINATIONS and takes_pushes(c.provider, "message")
+    ]
+    rows = []
+    for connection in sorted(connections, key=lambda c: (c.organization.name, c.provider)):
+        where = {
+            "connection": str(connection.pk),
+            "provider": connection.provider,
+            "organization": connection.organization.name,
+        }
+        targets = destinations(connection)
+        if not targets:
+            key = DESTINATIONS[connection.provider][0]
+            announcement.skipped.append({**where, "reason": f"no {key} set on the connection"})
+            continue
+        for target in targets:
+            _, field_name = DESTINATIONS[connection.provider]
+            rows.append(
+                {
+                    "connection": connection.pk,
+                    "wedding": wedding.pk,
+                    "kind": "message",
+                    "object_id": uuid.uuid5(announcement.id, f"{connection.pk}:{target}"),
+                    "action": OutboundChange.Action.CREATE,
+                    "fields": {"text": text, field_name: target},
+                }
+            )
+            announcement.deliveries.append({**where, "to": target})
+    event_type = EventType.EMERGENCY_NOTIFICATION if emergency else EventType.COMMUNICATION_SENT
+    data = {
+        "announcement": str(announcement.id),
+        "text": text,
+        "by": author,
+        "deliveries": len(announcement.deliveries),
+    }
+    with transaction.atomic():
+        insert_each(OutboundChange, rows)
+        record_change(wedding.pk, event_type, data)
+        IntegrationEvent.objects.create(
+            wedding=wedding,
+            event_type=event_type.value,
+            source_system="wedsync",
+            affected_organizations=sorted({str(c.organization_id) for c in connections}),
+            is_wedding_day=wedding.is_today(),
+            summary=f"{'Emergency' if emergency else 'Announcement'} by {author}: {text}"[:300],
+            data=data,
+        )
+        targets = sorted({row["connection"] for row in rows}, key=str)
+        if targets:
+            queue = push_queue_of(wedding)
+            transaction.on_commit(lambda: queue_pushes(targets, wedding.pk, queue=queue))
+    return announcement

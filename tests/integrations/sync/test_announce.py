@@ -1,0 +1,100 @@
+"""An emergency reaches everyone on the wedding through their own channels, over HTTP: the
+planner's Slack channel (emulator) and the venue's on-call phones by SMS (Twilio emulator);
+a messaging connection with nowhere set is reported skipped; the wedding's log and socket hear
+it; outsiders and empty texts are refused."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from integrations.models import IntegrationEvent, OutboundChange
+from integrations.providers.messaging.slack.emulator import SlackEmulator
+from integrations.providers.messaging.twilio.emulator import TwilioEmulator
+from tests.factories import OrganizationFactory, ParticipantFactory
+from tests.integrations.providers.conftest import make_connection
+from tests.integrations.sync.test_end_to_end import drain
+from wedsync.live.broadcast import wedding_group
+
+pytestmark = pytest.mark.django_db
+STORM = "Storm warning: the ceremony moves to the orangery, same time."
+ON_CALL = ["+447700900111", "+44 7700 900222"]
+
+
+@pytest.fixture
+def systems(team, settings, eager_celery):
+    """The planner's Slack (channel #ana-and-ben), the venue's Twilio number (two on-call
+    phones), and the florist's WhatsApp with nowhere set."""
+    with SlackEmulator() as slack, TwilioEmulator() as twilio:
+        settings.PROVIDER_ORIGINS = {"slack": slack.base_url, "twilio": twilio.base_url}
+        workspace = slack.add_workspace("Ever After Planning", domain="everafter")
+        channel = slack.add_channel(workspace.team_id, "ana-and-ben")["id"]
+        make_connection(
+            team.planner_org,
+            "slack",
+            {"bot_token": workspace.bot_token},
+            config={"channel": channel},
+        )
+        venue = OrganizationFactory(name="Hartwell Manor", kind="venue")
+        ParticipantFactory(wedding=team.wedding, organization=venue)
+        make_connection(
+            venue,
+            "twilio",
+            {"username": twilio.account_sid, "password": twilio.auth_token},
+            config={"from_number": twilio.phone_number, "notify": ON_CALL},
+        )
+        florist = OrganizationFactory(name="Wild Stems", kind="florist")
+        ParticipantFactory(wedding=team.wedding, organization=florist)
+        make_connection(
+            florist,
+            "whatsapp",
+            {"access_token": "EAA" + "x" * 30, "phone_number_id": "1234567890"},
+        )
+        yield slack, channel, twilio
+
+
+def test_an_emergency_reaches_the_planners_slack_and_the_venues_phones(
+    team, systems, client_for, django_capture_on_commit_callbacks
+):
+    slack, channel, twilio = systems
+    layer = get_channel_layer()
+    listener = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(wedding_group(team.wedding.pk), listener)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(team.coordinator).post(
+            f"/api/integrations/wedding/{team.wedding.pk}/announce/",
+            {"text": STORM, "emergency": True},
+            format="json",
+        )
+    twilio.wait_for_deliveries()
+
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert sorted((d["provider"], d["to"]) for d in body["deliveries"]) == [
+        ("slack", channel),
+        ("twilio", "+447700900111"),
+        ("twilio", "+447700900222"),
+    ]
+    assert [(s["provider"], s["reason"]) for s in body["skipped"]] == [
+        ("whatsapp", "no notify set on the connection")
+    ]
+    assert [m["text"] for m in slack.messages(channel)] == [STORM]
+    assert sorted((m["to"], m["body"]) for m in twilio.messages()) == [
+        ("+447700900111", STORM),
+        ("+447700900222", STORM),
+    ]
+    assert set(OutboundChange.objects.values_list("status", flat=True)) == {"sent"}
+    [logged] = IntegrationEvent.objects.filter(wedding=team.wedding)
+    assert logged.event_type == "emergency_notification" and STORM in logged.summary
+    assert "emergency_notification" in async_to_sync(drain)(layer, listener)
+
+
+def test_an_announcement_is_refused_to_outsiders_and_without_text(team, systems, client_for):
+    url = f"/api/integrations/wedding/{team.wedding.pk}/announce/"
+    outsider = client_for(team.outsider).post(url, {"text": STORM}, format="json")
+    empty = client_for(team.coordinator).post(url, {"text": "   "}, format="json")
+    assert outsider.status_code == 404
+    assert empty.status_code == 400 and "text" in empty.json()
+    assert not OutboundChange.objects.exists() and not IntegrationEvent.objects.exists()
