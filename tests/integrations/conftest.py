@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from celery.app.task import Task
 
+from integrations.providers.messaging.twilio.emulator import TwilioEmulator
+from integrations.providers.payments.stripe.emulator import StripeEmulator
 from integrations.providers.photography.tave.emulator import TaveEmulator
 from tests.factories import MembershipFactory, OrganizationFactory
 from wedsync.celery import app as celery_app
@@ -16,6 +18,22 @@ def tave(settings):
     """A Táve studio (emulator) the hub's Táve connections reach."""
     with TaveEmulator() as emulator:
         settings.PROVIDER_ORIGINS = {"tave": emulator.base_url}
+        yield emulator
+
+
+@pytest.fixture
+def twilio(settings):
+    """A Twilio account (emulator) the hub's Twilio connections reach."""
+    with TwilioEmulator() as emulator:
+        settings.PROVIDER_ORIGINS = {"twilio": emulator.base_url}
+        yield emulator
+
+
+@pytest.fixture
+def stripe(settings):
+    """A Stripe account (emulator) the hub's Stripe connections reach."""
+    with StripeEmulator(business_name="Lumen Photography") as emulator:
+        settings.PROVIDER_ORIGINS = {"stripe": emulator.base_url}
         yield emulator
 
 

@@ -11,17 +11,9 @@ import time
 import pytest
 
 from integrations.models import InboundEvent, RecordLink
-from integrations.providers.payments.stripe.emulator import StripeEmulator
 from tests.integrations.providers.conftest import make_connection
 
 SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-
-
-@pytest.fixture
-def stripe(settings):
-    with StripeEmulator() as emulator:
-        settings.PROVIDER_ORIGINS = {"stripe": emulator.base_url}
-        yield emulator
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,19 +16,11 @@ from integrations import services
 from integrations.adapters.base import Change
 from integrations.errors import ProviderError
 from integrations.models import InboundEvent, RecordLink
-from integrations.providers.messaging.twilio.emulator import TwilioEmulator
 from integrations.registry import get_provider
 from integrations.webhooks.ingest import EMPTY_TWIML
 from tests.integrations.providers.conftest import make_connection
 
 COUPLE = "+447700900789"
-
-
-@pytest.fixture
-def twilio(settings):
-    with TwilioEmulator() as emulator:
-        settings.PROVIDER_ORIGINS = {"twilio": emulator.base_url}
-        yield emulator
 
 
 def credentials(twilio, token=None):

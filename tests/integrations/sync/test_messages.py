@@ -11,7 +11,6 @@ from channels.layers import get_channel_layer
 
 from integrations.adapters.base import ExternalRecord
 from integrations.models import IntegrationEvent
-from integrations.providers.messaging.twilio.emulator import TwilioEmulator
 from integrations.sync.apply import apply_record
 from integrations.sync.records import store_record
 from tests.factories import ContactFactory
@@ -20,13 +19,6 @@ from tests.integrations.sync.test_end_to_end import drain
 from wedsync.live.broadcast import wedding_group
 
 COUPLE = "+447700900789"
-
-
-@pytest.fixture
-def twilio(settings):
-    with TwilioEmulator() as emulator:
-        settings.PROVIDER_ORIGINS = {"twilio": emulator.base_url}
-        yield emulator
 
 
 @pytest.fixture
@@ -78,13 +70,18 @@ def whatsapp_text(sender: str, text: str = "Can we add two guests?") -> External
     )
 
 
-@pytest.mark.django_db
-def test_a_whatsapp_number_without_its_plus_is_the_same_contact(team, couple):
-    connection = make_connection(
+@pytest.fixture
+def whatsapp_number(team):
+    return make_connection(
         team.planner_org,
         "whatsapp",
         {"access_token": "EAA" + "x" * 30, "phone_number_id": "1234567890"},
     )
+
+
+@pytest.mark.django_db
+def test_a_whatsapp_number_without_its_plus_is_the_same_contact(team, couple, whatsapp_number):
+    connection = whatsapp_number
     _, link = store_record(connection, whatsapp_text("447700900789"))
     assert apply_record(connection, link, whatsapp_text("447700900789")).startswith("logged")
     [event] = logged(team)
@@ -92,12 +89,8 @@ def test_a_whatsapp_number_without_its_plus_is_the_same_contact(team, couple):
 
 
 @pytest.mark.django_db
-def test_a_number_no_wedding_contact_has_attaches_to_nothing(team, couple):
-    connection = make_connection(
-        team.planner_org,
-        "whatsapp",
-        {"access_token": "EAA" + "x" * 30, "phone_number_id": "1234567890"},
-    )
+def test_a_number_no_wedding_contact_has_attaches_to_nothing(team, couple, whatsapp_number):
+    connection = whatsapp_number
     record = whatsapp_text("15559998888")
     _, link = store_record(connection, record)
     assert apply_record(connection, link, record) == (

@@ -11,7 +11,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from integrations.models import IntegrationEvent
-from integrations.providers.payments.stripe.emulator import StripeEmulator
 from integrations.sync.payments import money
 from tests.factories import ContactFactory, OrganizationFactory, ParticipantFactory
 from tests.integrations.providers.conftest import make_connection
@@ -19,13 +18,6 @@ from tests.integrations.sync.test_end_to_end import drain
 from wedsync.live.broadcast import wedding_group
 
 SECRET = "whsec_test_secret_0123456789"
-
-
-@pytest.fixture
-def stripe(settings):
-    with StripeEmulator(business_name="Lumen Photography") as emulator:
-        settings.PROVIDER_ORIGINS = {"stripe": emulator.base_url}
-        yield emulator
 
 
 @pytest.fixture
