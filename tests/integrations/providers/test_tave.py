@@ -408,3 +408,9 @@ def test_an_event_update_writes_the_local_date_and_time_in_the_weddings_zone(
         "Europe/Lisbon",
     )
     assert held["endTime"] is None and held["location"] is None
+
+
+def test_a_contacts_phone_is_read_from_its_phone_object(tave, good_key, vendor):
+    tave.add_contact(firstName="Ana", cellPhone={"e164": "+447700900123", "formatted": "07700"})
+    [record] = adapter(vendor, good_key).pull("contact").records
+    assert record.fields["phone"] == "+447700900123"
