@@ -4,16 +4,36 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import path
 from django.utils.html import format_html
 
+from wedsync import access
 from wedsync.admin import MemberScopedAdmin, OrganizationScopedAdmin, shortened
+from wedsync.models import Wedding
 
 from . import services
 from .errors import ProviderError, vendor_message
 from .models import Connection, InboundEvent, IntegrationEvent, OutboundChange, SyncRun
+from .sync.announce import announce
 from .webhooks.redact import redacted_headers, redacted_text
 from .webhooks.replay import replay
+
+
+class AnnounceForm(forms.Form):
+    wedding = forms.ModelChoiceField(queryset=Wedding.objects.none())
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=1000)
+    emergency = forms.BooleanField(
+        required=False, help_text="Logged and broadcast as an emergency notification."
+    )
+
+    def __init__(self, *args, weddings=None, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = weddings if weddings is not None else access.weddings_visible_to(user)
+        self.fields["wedding"].queryset = choices.order_by("date")
 
 
 @admin.register(Connection)
@@ -295,6 +315,48 @@ class IntegrationEventAdmin(MemberScopedAdmin):
     search_fields = ["summary", "wedding__couple_names"]
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in IntegrationEvent._meta.fields]
+    change_list_template = "admin/integrations/integrationevent/change_list.html"
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def get_urls(self):
+        return [
+            path(
+                "announce/",
+                self.admin_site.admin_view(self.announce_view),
+                name="integrations_integrationevent_announce",
+            ),
+            *super().get_urls(),
+        ]
+
+    def announce_view(self, request):
+        """The console's way to tell everyone on a wedding (integrations.sync.announce)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        weddings = Wedding.objects.all() if request.user.is_superuser else None
+        form = AnnounceForm(request.POST or None, weddings=weddings, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            made = announce(
+                form.cleaned_data["wedding"],
+                form.cleaned_data["text"],
+                emergency=form.cleaned_data["emergency"],
+                author=request.user.get_username(),
+            )
+            skipped = "; ".join(
+                f"{s['organization']} {s['provider']}: {s['reason']}" for s in made.skipped
+            )
+            self.message_user(
+                request,
+                f"Queued for {len(made.deliveries)} destinations."
+                + (f" Skipped: {skipped}." if skipped else ""),
+                messages.SUCCESS if made.deliveries else messages.WARNING,
+            )
+            return redirect("admin:integrations_integrationevent_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "form": form,
+            "title": "Tell everyone on a wedding",
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/integrations/announce.html", context)

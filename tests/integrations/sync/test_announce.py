@@ -16,6 +16,7 @@ from tests.factories import OrganizationFactory, ParticipantFactory
 from tests.integrations.providers.conftest import make_connection
 from tests.integrations.sync.test_end_to_end import drain
 from wedsync.live.broadcast import wedding_group
+from wedsync.models import Wedding
 
 pytestmark = pytest.mark.django_db
 STORM = "Storm warning: the ceremony moves to the orangery, same time."
@@ -98,3 +99,38 @@ def test_an_announcement_is_refused_to_outsiders_and_without_text(team, systems,
     assert outsider.status_code == 404
     assert empty.status_code == 400 and "text" in empty.json()
     assert not OutboundChange.objects.exists() and not IntegrationEvent.objects.exists()
+
+
+def test_the_console_sends_an_announcement_from_the_wedding_log(
+    team, systems, admin_client, django_capture_on_commit_callbacks
+):
+    slack, channel, _ = systems
+    log = admin_client.get("/admin/integrations/integrationevent/")
+    assert "/admin/integrations/integrationevent/announce/" in log.content.decode()
+    assert admin_client.get("/admin/integrations/integrationevent/announce/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = admin_client.post(
+            "/admin/integrations/integrationevent/announce/",
+            {"wedding": str(team.wedding.pk), "text": "Buses leave at 23:30 sharp"},
+        )
+    assert sent.status_code == 302
+    assert [m["text"] for m in slack.messages(channel)] == ["Buses leave at 23:30 sharp"]
+    [logged] = IntegrationEvent.objects.filter(wedding=team.wedding)
+    assert logged.event_type == "communication_sent" and "admin" in logged.summary
+
+
+def test_a_coordinator_in_the_console_can_announce_only_to_their_weddings(team, systems, client):
+    from django.contrib.auth.models import Permission
+
+    team.coordinator.is_staff = True
+    team.coordinator.save()
+    team.coordinator.user_permissions.add(Permission.objects.get(codename="view_integrationevent"))
+    client.force_login(team.coordinator)
+    page = client.get("/admin/integrations/integrationevent/announce/").content.decode()
+    assert team.wedding.couple_names in page and "Someone Else" not in page
+    other = Wedding.objects.get(couple_names="Someone Else")
+    refused = client.post(
+        "/admin/integrations/integrationevent/announce/", {"wedding": str(other.pk), "text": "Hi"}
+    )
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+    assert not OutboundChange.objects.exists()
