@@ -44,10 +44,12 @@ def destinations(connection: Connection) -> list[str]:
     """Where the connection's organization set announcements to go; [] when it set nothing."""
     key, _ = DESTINATIONS[connection.provider]
     value = connection.config.get(key)
-    values = value if isinstance(value, list) else [value] if value else []
-    if key == "notify":  # phone numbers, as E.164
-        return [f"+{digits(v)}" for v in values if len(digits(v)) >= 7]
-    return [str(v) for v in values if str(v).strip()]
+    if isinstance(value, str):  # "+44 7700 900111, +44 7700 900222" typed in the admin
+        value = value.replace(";", ",").split(",")
+    values = [str(v).strip() for v in (value if isinstance(value, list) else []) if v]
+    if key == "notify":  # phone numbers, as E.164 (7 to 15 digits)
+        return [f"+{digits(v)}" for v in values if 7 <= len(digits(v)) <= 15]
+    return [v for v in values if v]
 
 
 def announce(wedding: Wedding, text: str, *, emergency: bool, author: str) -> Announcement:

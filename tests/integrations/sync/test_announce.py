@@ -134,3 +134,15 @@ def test_a_coordinator_in_the_console_can_announce_only_to_their_weddings(team, 
     )
     assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
     assert not OutboundChange.objects.exists()
+
+
+def test_numbers_typed_as_one_string_in_the_admin_are_each_a_destination(team):
+    from integrations.sync.announce import destinations
+
+    connection = make_connection(
+        team.planner_org,
+        "twilio",
+        {"username": "AC" + "0" * 32, "password": "0" * 32},
+        config={"notify": "+44 7700 900111, +44 7700 900222; 12345"},
+    )
+    assert destinations(connection) == ["+447700900111", "+447700900222"]  # 12345: too short
