@@ -30,11 +30,12 @@ from django.utils import timezone
 from integrations import services
 from integrations.adapters.base import Change, PushResult
 from integrations.errors import ProviderError
-from integrations.models import Connection, OutboundChange, RecordLink
+from integrations.models import Connection, IntegrationEvent, OutboundChange, RecordLink
 from integrations.sync.records import fields_hash, snapshot_of
 from integrations.updates import update_each
 from wedsync.live import EventType, broadcast_all_on_commit, broadcast_on_commit
 from wedsync.live.broadcast import broadcast_all
+from wedsync.models import Wedding
 from wedsync.returning import update_returning_rows
 
 logger = logging.getLogger(__name__)
@@ -536,6 +537,7 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
         ),
         increment=("attempts",),
     )
+    log_calendar_events_created(sent)
     for connection in {connection for connection, _ in sent}:
         if needs_recovery(connection):
             recovered(connection)
@@ -557,6 +559,37 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
         run_events.extend(events)
     else:
         broadcast_all_on_commit(events)
+
+
+def log_calendar_events_created(sent: list[tuple[Connection, Outcome]]) -> None:
+    """The seed's calendar_event_created: an event the hub made in a vendor's calendar (not an
+    update of one it made before), in the wedding's integration event log."""
+    made = [
+        (connection, outcome.change)
+        for connection, outcome in sent
+        if outcome.result is not None
+        and (outcome.link is None or outcome.link.deleted)
+        and outcome.change.kind == "timeline_item"
+        and outcome.change.action != OutboundChange.Action.DELETE
+        and connection.spec.category == "calendar_system"
+    ]
+    if not made:
+        return
+    weddings = Wedding.objects.in_bulk({change.wedding_id for _, change in made})
+    IntegrationEvent.objects.bulk_create(
+        IntegrationEvent(
+            wedding=weddings[change.wedding_id],
+            event_type=IntegrationEvent.Type.CALENDAR_EVENT_CREATED,
+            source_connection=connection,
+            source_system=connection.provider,
+            affected_organizations=[str(connection.organization_id)],
+            is_wedding_day=weddings[change.wedding_id].is_today(),
+            summary=f"{connection.provider_name}: added {change.fields.get('title', '')}"[:300],
+            data={"id": str(change.object_id), "external_id": change.external_id},
+        )
+        for connection, change in made
+        if change.wedding_id in weddings
+    )
 
 
 def link_values(change: OutboundChange, result: PushResult, now: dt.datetime) -> dict:

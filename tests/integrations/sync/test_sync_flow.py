@@ -685,3 +685,31 @@ def test_a_bridge_not_set_to_one_wedding_finds_each_records_wedding_by_its_proje
     assert [a.status_code for a in answers] == [200, 200, 200]
     [item] = TimelineItem.objects.all()
     assert (item.wedding_id, item.title) == (team.wedding.pk, "First dance")
+
+
+def test_an_event_the_hub_makes_in_a_calendar_is_in_the_weddings_log_once(
+    client, client_for, team, google, linked, django_capture_on_commit_callbacks
+):
+    """The seed's calendar_event_created: Google gets the item as a new event (logged), then
+    an update of that same event (not logged again)."""
+    _, bridge, secret = linked
+    with django_capture_on_commit_callbacks(execute=True):
+        bridge_post(
+            client,
+            bridge,
+            secret,
+            "timeline_item.created",
+            "hb-9",
+            "2027-03-01T09:00:00Z",
+            title="Cake cutting",
+            starts_at="2027-03-27T22:00:00+00:00",
+        )
+    item = TimelineItem.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(team.coordinator).patch(
+            f"/api/timeline-items/{item.pk}/", {"title": "Cake cutting (terrace)"}, format="json"
+        )
+    [made] = IntegrationEvent.objects.filter(event_type="calendar_event_created")
+    assert (made.wedding_id, made.source_system) == (team.wedding.pk, "google_calendar")
+    assert made.summary == "Google Calendar: added Cake cutting"
+    assert made.data["id"] == str(item.pk)
