@@ -17,6 +17,13 @@ class IntegrationsConfig(AppConfig):
 
         add_listener(on_change)  # our changes reach the outbox in their own transaction
 
+        from django.db.models.signals import post_save
+
+        from .health import on_connection_saved
+        from .models import Connection
+
+        post_save.connect(on_connection_saved, sender=Connection, dispatch_uid="connection_health")
+
         try:
             validate_all()
         except SpecError as error:

@@ -81,6 +81,18 @@ class Connection(models.Model):
         # Never the credentials: only what identifies the row.
         return f"<Connection {self.pk} {self.provider} {self.status}>"
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        connection = super().from_db(db, field_names, values)
+        # the status as stored, so that a save can tell it changed (integrations.health)
+        connection._saved_status = connection.__dict__.get("status")
+        return connection
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None) -> None:
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if fields is None or "status" in fields:
+            self._saved_status = self.status
+
     @property
     def spec(self):
         from integrations.registry import get_provider
