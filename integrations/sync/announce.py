@@ -31,6 +31,8 @@ DESTINATIONS = {
     "twilio": ("notify", "to"),
     "whatsapp": ("notify", "to"),
 }
+# what else a provider's connection must have set to send at all (Twilio's sending number)
+ALSO_NEEDED = {"twilio": ("from_number",)}
 
 
 @dataclass
@@ -71,8 +73,10 @@ def announce(wedding: Wedding, text: str, *, emergency: bool, author: str) -> An
             "organization": connection.organization.name,
         }
         targets = destinations(connection)
-        if not targets:
-            key = DESTINATIONS[connection.provider][0]
+        needed = (DESTINATIONS[connection.provider][0], *ALSO_NEEDED.get(connection.provider, ()))
+        missing = [key for key in needed[1:] if not connection.config.get(key)]
+        if not targets or missing:
+            key = missing[0] if targets else needed[0]
             announcement.skipped.append({**where, "reason": f"no {key} set on the connection"})
             continue
         for target in targets:

@@ -146,3 +146,21 @@ def test_numbers_typed_as_one_string_in_the_admin_are_each_a_destination(team):
         config={"notify": "+44 7700 900111, +44 7700 900222; 12345"},
     )
     assert destinations(connection) == ["+447700900111", "+447700900222"]  # 12345: too short
+
+
+def test_a_twilio_number_without_its_sending_number_set_is_skipped(team, client_for, settings):
+    make_connection(
+        team.planner_org,
+        "twilio",
+        {"username": "AC" + "0" * 32, "password": "0" * 32},
+        config={"notify": ["+447700900111"]},
+    )
+    response = client_for(team.coordinator).post(
+        f"/api/integrations/wedding/{team.wedding.pk}/announce/", {"text": STORM}, format="json"
+    )
+    assert response.status_code == 202
+    assert response.json()["deliveries"] == []
+    assert [s["reason"] for s in response.json()["skipped"]] == [
+        "no from_number set on the connection"
+    ]
+    assert not OutboundChange.objects.exists()
