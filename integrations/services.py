@@ -123,7 +123,7 @@ def connect(
     return save_connection(
         organization=organization,
         spec=spec,
-        credentials=cleaned,
+        credentials=adapter.credentials,  # as checked (CalDAV: the calendar it found)
         config=config,
         account=account,
         webhook_secret=signing,

@@ -20,6 +20,7 @@ import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 import requests
@@ -239,7 +240,6 @@ def test_good_credentials_name_the_calendar_and_bad_ones_are_refused(calendar):
 @pytest.mark.parametrize(
     "path,kind",
     [
-        (f"/{USER}/", "invalid_request"),  # the principal's home, not a calendar
         (f"/{USER}/no-such-calendar/", "not_found"),
         (f"/{OTHER}/", "forbidden"),  # someone else's
     ],
@@ -718,3 +718,31 @@ def test_a_truncated_sync_answer_is_continued_from_its_token(scripted):
         ("c.ics", False),
     }
     assert b"<d:sync-token>t2</d:sync-token>" in mock.calls[1].request.body
+
+
+def test_the_servers_address_links_the_accounts_one_calendar(tmp_path, settings, vendor):
+    """A vendor pastes only the server's address (as iCloud's caldav.icloud.com): the hub
+    follows the principal to the calendar home and links the account's one calendar."""
+    with radicale_server(tmp_path) as origin:
+        settings.PROVIDER_ORIGINS = {"caldav": origin}
+        calendar = new_calendar(origin)
+        connection = services.connect(
+            organization=vendor[0],
+            provider="caldav",
+            credentials=credentials(calendar, calendar_url=f"{ORIGIN}/"),
+        )
+    # as the server writes it (Radicale percent-encodes the @ of the user name)
+    assert unquote(connection.credentials["calendar_url"]) == calendar.hub_url
+    assert connection.external_account_name == "Lumen weddings"
+
+
+def test_an_account_with_several_calendars_names_them_to_choose_from(calendar, radicale):
+    new_calendar(radicale)  # a second calendar of the same account
+    with pytest.raises(ProviderError) as raised:
+        services.test_credentials(
+            get_provider("caldav"), credentials(calendar, calendar_url=f"{ORIGIN}/{USER}/")
+        )
+    error = raised.value
+    assert (error.kind, error.permanent) == ("invalid_request", True)
+    assert "several calendars: Lumen weddings (" in error.message
+    assert calendar.hub_url in unquote(error.message)

@@ -24,7 +24,7 @@ import zoneinfo
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import requests
 from icalendar import Calendar, Event
@@ -80,6 +80,10 @@ def status_code(line: str | None) -> int | None:
     """200 for "HTTP/1.1 200 OK"."""
     parts = (line or "").split()
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+class NotACalendar(ProviderError):
+    """The URL answered, and is not a calendar collection."""
 
 
 @dataclass
@@ -317,7 +321,67 @@ class CaldavAdapter(Adapter):
     # -- the contract ---------------------------------------------------------------------
 
     def check_connection(self) -> AccountInfo:
-        """PROPFIND on the calendar: the credentials work and the URL is a calendar."""
+        """PROPFIND on the calendar: the credentials work and the URL is a calendar. A URL that
+        is the account's (the server's address, the principal, the calendar home) is followed
+        to its calendars (RFC 4791 section 6, RFC 5397): with one calendar of events, that one
+        is linked (`credentials["calendar_url"]` becomes its address); with several, the
+        vendor is told their names and addresses to choose from."""
+        try:
+            return self.check_calendar()
+        except NotACalendar:
+            found = self.calendars_of_account()
+        if len(found) != 1:
+            listed = "; ".join(f"{name} ({url})" for url, name in found)
+            raise ProviderError(
+                self.spec.key,
+                "invalid_request",
+                f"this account has several calendars: {listed}; link the address of the one "
+                "to keep in step"
+                if found
+                else "this URL is not a calendar, and the account it names has none",
+                permanent=True,
+            )
+        self.credentials["calendar_url"] = found[0][0]
+        return self.check_calendar()
+
+    def calendars_of_account(self) -> list[tuple[str, str]]:
+        """(address, name) of each calendar of events the account at calendar_url can see:
+        through its calendar home, found from the URL itself or from its principal."""
+        url = self.calendar_url
+        homes = self.hrefs_of(url, "calendar-home-set", CALDAV_NS)
+        if not homes:
+            principals = self.hrefs_of(url, "current-user-principal", DAV_NS)
+            if principals:
+                principal = urljoin(url, principals[0])
+                homes = self.hrefs_of(principal, "calendar-home-set", CALDAV_NS)
+        home = urljoin(url, homes[0]) if homes else url
+        body = D.propfind(
+            D.prop(D.resourcetype(), D.displayname(), C("supported-calendar-component-set"))
+        )
+        responses, _ = self.multistatus(self.dav_request("PROPFIND", home, body, depth="1"))
+        found = []
+        for item in responses:
+            kinds = item.props.get(dav(DAV_NS, "resourcetype"))
+            if kinds is None or kinds.find(dav(CALDAV_NS, "calendar")) is None:
+                continue
+            components = item.props.get(dav(CALDAV_NS, "supported-calendar-component-set"))
+            names = {c.get("name") for c in components} if components is not None else {"VEVENT"}
+            if "VEVENT" in names:
+                address = urljoin(home, item.href)
+                found.append((address, (item.text(dav(DAV_NS, "displayname")) or "").strip()))
+        return found
+
+    def hrefs_of(self, url: str, prop: str, namespace: str) -> list[str]:
+        """The hrefs a property of `url` holds (current-user-principal, calendar-home-set)."""
+        maker = D if namespace == DAV_NS else C
+        response = self.dav_request("PROPFIND", url, D.propfind(D.prop(maker(prop))), depth="0")
+        responses, _ = self.multistatus(response)
+        node = responses[0].props.get(dav(namespace, prop)) if responses else None
+        if node is None:
+            return []
+        return [h.text.strip() for h in node.iter(dav(DAV_NS, "href")) if h.text]
+
+    def check_calendar(self) -> AccountInfo:
         body = D.propfind(D.prop(D.resourcetype(), D.displayname()))
         try:
             response = self.dav_request("PROPFIND", self.calendar_url, body, depth="0")
@@ -331,7 +395,7 @@ class CaldavAdapter(Adapter):
         own = next((r for r in responses if self.member_name(r.href) is None), None)
         kinds = own.props.get(dav(DAV_NS, "resourcetype")) if own else None
         if kinds is None or kinds.find(dav(CALDAV_NS, "calendar")) is None:
-            raise ProviderError(
+            raise NotACalendar(
                 self.spec.key,
                 "invalid_request",
                 "this URL is not a calendar; use the address of one calendar",
