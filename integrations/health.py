@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from integrations.models import Connection, IntegrationEvent
+from integrations.sync.eventlog import log
 from wedsync.changes import record_change
 from wedsync.live import EventType
 from wedsync.models import Wedding
@@ -43,13 +44,11 @@ def on_connection_saved(sender, instance: Connection, created: bool, **kwargs) -
     summary = f"{instance.organization}'s {instance.provider_name}: {was} -> {now}"
     for wedding in weddings:
         record_change(wedding.pk, EventType.VENDOR_STATUS_CHANGE, data)
-        IntegrationEvent.objects.create(
-            wedding=wedding,
-            event_type=IntegrationEvent.Type.VENDOR_STATUS_CHANGE,
-            source_connection=instance,
-            source_system=instance.provider,
-            affected_organizations=[str(instance.organization_id)],
-            is_wedding_day=wedding.is_today(),
-            summary=summary[:300],
-            data=data,
+        log(
+            instance,
+            wedding,
+            IntegrationEvent.Type.VENDOR_STATUS_CHANGE,
+            summary,
+            data,
+            affected=[str(instance.organization_id)],
         )

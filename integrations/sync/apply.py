@@ -15,6 +15,7 @@ from typing import Any
 from integrations.adapters.base import ExternalRecord
 from integrations.adapters.rest import parse_timestamp
 from integrations.models import Connection, IntegrationEvent, RecordLink
+from integrations.sync.eventlog import log
 from integrations.sync.messages import apply_message
 from integrations.sync.payments import apply_payment
 from integrations.sync.people import contact_named
@@ -88,23 +89,6 @@ def record_day(record: ExternalRecord) -> dt.date | None:
         return dt.date.fromisoformat(str(record.fields.get("date") or "")[:10])
     except ValueError:
         return None
-
-
-def log(connection: Connection, wedding: Wedding, event_type: str, summary: str, data) -> None:
-    IntegrationEvent.objects.create(
-        wedding=wedding,
-        event_type=event_type,
-        source_connection=connection,
-        source_system=connection.provider,
-        affected_organizations=[
-            str(o)
-            for o in wedding.participants.values_list("organization_id", flat=True)
-            if o != connection.organization_id
-        ],
-        is_wedding_day=wedding.is_today(),
-        summary=summary[:300],
-        data=data,
-    )
 
 
 def apply_timeline_item(connection: Connection, link: RecordLink, record: ExternalRecord) -> str:

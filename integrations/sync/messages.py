@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from integrations.adapters.base import ExternalRecord
 from integrations.models import Connection, IntegrationEvent, RecordLink
+from integrations.sync.eventlog import log
 from integrations.sync.people import contact_named
 from wedsync.changes import record_change
 from wedsync.live import EventType
@@ -41,14 +42,12 @@ def apply_message(connection: Connection, link: RecordLink, record: ExternalReco
         wedding.pk, EventType.COMMUNICATION_SENT, data, source_connection_id=connection.pk
     )
     way = "from" if inbound else "to"
-    IntegrationEvent.objects.create(
-        wedding=wedding,
-        event_type=IntegrationEvent.Type.COMMUNICATION_SENT,
-        source_connection=connection,
-        source_system=connection.provider,
-        affected_organizations=[str(contact.organization_id)] if contact.organization_id else [],
-        is_wedding_day=wedding.is_today(),
-        summary=f"{connection.provider_name}: message {way} {contact.name}: {text}"[:300],
-        data=data,
+    log(
+        connection,
+        wedding,
+        IntegrationEvent.Type.COMMUNICATION_SENT,
+        f"{connection.provider_name}: message {way} {contact.name}: {text}",
+        data,
+        affected=[str(contact.organization_id)] if contact.organization_id else [],
     )
     return f"logged on the wedding of {contact.name}"

@@ -15,6 +15,7 @@ from typing import Any
 
 from integrations.adapters.base import ExternalRecord
 from integrations.models import Connection, IntegrationEvent, RecordLink
+from integrations.sync.eventlog import log
 from integrations.sync.people import contact_named
 from wedsync.changes import record_change
 from wedsync.live import EventType
@@ -98,14 +99,12 @@ def apply_payment(connection: Connection, link: RecordLink, record: ExternalReco
     )
     what = f"{amount} {data['description']}".strip()
     refunded = f", {data['refunded']} refunded" if "refunded" in data else ""
-    IntegrationEvent.objects.create(
-        wedding=wedding,
-        event_type=IntegrationEvent.Type.PAYMENT_STATUS_CHANGE,
-        source_connection=connection,
-        source_system=connection.provider,
-        affected_organizations=[],
-        is_wedding_day=wedding.is_today(),
-        summary=f"{connection.provider_name}: {what} {data['status']}{refunded}"[:300],
-        data=data,
+    log(
+        connection,
+        wedding,
+        IntegrationEvent.Type.PAYMENT_STATUS_CHANGE,
+        f"{connection.provider_name}: {what} {data['status']}{refunded}",
+        data,
+        affected=[],
     )
     return f"logged: {data['status']}"

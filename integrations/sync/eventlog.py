@@ -1,0 +1,37 @@
+"""The wedding's integration event log (the seed's event types), as a connection reports to it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations.models import Connection, IntegrationEvent
+from wedsync.models import Wedding
+
+
+def log(
+    connection: Connection,
+    wedding: Wedding,
+    event_type: str,
+    summary: str,
+    data: dict[str, Any],
+    *,
+    affected: list[str] | None = None,
+) -> None:
+    """One entry from `connection`; the organizations affected are, unless given, the
+    wedding's other participants."""
+    if affected is None:
+        affected = [
+            str(o)
+            for o in wedding.participants.values_list("organization_id", flat=True)
+            if o != connection.organization_id
+        ]
+    IntegrationEvent.objects.create(
+        wedding=wedding,
+        event_type=event_type,
+        source_connection=connection,
+        source_system=connection.provider,
+        affected_organizations=affected,
+        is_wedding_day=wedding.is_today(),
+        summary=summary[:300],
+        data=data,
+    )
