@@ -58,26 +58,32 @@ def apply_record(connection: Connection, link: RecordLink, record: ExternalRecor
 def wedding_for(connection: Connection, record: ExternalRecord) -> Wedding | None:
     """The wedding a record not linked yet is about, among those the connection's organization
     is on: for a record inside another (a Táve event in its job, a bridge's timeline item naming
-    its project), the wedding that one is linked to; else, for a connection set to one wedding,
-    that wedding; for a vendor's record of a wedding naming its day (one of a studio's Táve
+    its project), the wedding that one is linked to (none when it is linked to none); else, for
+    a connection set to one wedding, that wedding (unless the record is a wedding on another
+    day); for a vendor's record of a wedding naming its day (one of a studio's Táve
     jobs), the one wedding of the organization on that day; for a booking naming its client
     (Acuity), the wedding whose contact the client is. None when two weddings would fit."""
     weddings = Wedding.objects.filter(participants__organization_id=connection.organization_id)
     if record.parent is not None:
         resource, external_id = record.parent
-        wedding_id = (
+        parent = (
             RecordLink.objects.filter(
-                connection=connection, resource=resource, external_id=external_id, deleted=False
+                connection=connection, resource=resource, external_id=external_id
             )
-            .values_list("object_id", flat=True)
+            .values_list("object_id", "deleted")
             .first()
         )
-        if wedding_id is not None:
-            return weddings.filter(pk=wedding_id).first()
+        if parent is not None:  # else not stored yet: the rules below decide
+            object_id, deleted = parent
+            # None: inside a record of no wedding of ours (another job of the studio)
+            return weddings.filter(pk=object_id).first() if object_id and not deleted else None
+    day = record_day(record) if record.kind == "wedding" else None
     if configured := connection.config.get("wedding_id"):
-        return weddings.filter(pk=configured).first()
+        wedding = weddings.filter(pk=configured).first()
+        # A studio's connection set to one wedding still sees all its jobs: one on another
+        # day is another couple's, not a change of this wedding's guest count.
+        return None if wedding is None or (day and wedding.date != day) else wedding
     if record.kind == "wedding":
-        day = record_day(record)
         found = list(weddings.filter(date=day).distinct()[:2]) if day else []
         return found[0] if len(found) == 1 else None
     contact = contact_named(connection, record.fields.get("email"), record.fields.get("phone"))

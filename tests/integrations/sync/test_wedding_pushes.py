@@ -151,6 +151,29 @@ def test_each_job_of_a_studio_finds_its_own_wedding_by_its_day(team, tave, studi
     assert (autumn.guest_count, team.wedding.guest_count) == (64, 100)
 
 
+def test_a_connection_set_to_one_wedding_leaves_the_studios_other_jobs_alone(
+    team, tave, studio
+):
+    """Set to one wedding, a Táve connection still sees every job of the studio: another
+    couple's job, and the sessions in it, are stored but not taken for this wedding's."""
+    connection, job = studio
+    connection.config = {"wedding_id": str(team.wedding.pk)}
+    connection.save()
+    other = tave.add_job(name="Carla & Dev", eventDate="2027-09-18", guestCount=64)
+    tave.add_event(jobId=other["id"], name="Engagement shoot", startDate="2027-05-02")
+    tave.add_event(jobId=job["id"], name="Portraits", startDate=job["eventDate"], startTime="17:00")
+    pull.pull_connection(connection)
+
+    def link_of(external_id):
+        return RecordLink.objects.get(connection=connection, external_id=external_id)
+
+    assert link_of(other["id"]).object_id is None
+    team.wedding.refresh_from_db()
+    assert team.wedding.guest_count == 100  # not the other couple's 64
+    titles = set(team.wedding.timeline.values_list("title", flat=True))
+    assert "Portraits" in titles and "Engagement shoot" not in titles
+
+
 def test_a_timeline_item_made_here_is_not_made_in_tave(
     team, tave, studio, client_for, django_capture_on_commit_callbacks
 ):
