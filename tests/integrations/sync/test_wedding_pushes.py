@@ -151,9 +151,7 @@ def test_each_job_of_a_studio_finds_its_own_wedding_by_its_day(team, tave, studi
     assert (autumn.guest_count, team.wedding.guest_count) == (64, 100)
 
 
-def test_a_connection_set_to_one_wedding_leaves_the_studios_other_jobs_alone(
-    team, tave, studio
-):
+def test_a_connection_set_to_one_wedding_leaves_the_studios_other_jobs_alone(team, tave, studio):
     """Set to one wedding, a Táve connection still sees every job of the studio: another
     couple's job, and the sessions in it, are stored but not taken for this wedding's."""
     connection, job = studio
