@@ -17,6 +17,7 @@ from integrations.adapters.rest import parse_timestamp
 from integrations.models import Connection, IntegrationEvent, RecordLink
 from integrations.sync.eventlog import log
 from integrations.sync.messages import apply_message
+from integrations.sync.parents import parent_wedding
 from integrations.sync.payments import apply_payment
 from integrations.sync.people import contact_named
 from wedsync.changes import record_change
@@ -64,19 +65,8 @@ def wedding_for(connection: Connection, record: ExternalRecord) -> Wedding | Non
     jobs), the one wedding of the organization on that day; for a booking naming its client
     (Acuity), the wedding whose contact the client is. None when two weddings would fit."""
     weddings = Wedding.objects.filter(participants__organization_id=connection.organization_id)
-    if record.parent is not None:
-        resource, external_id = record.parent
-        parent = (
-            RecordLink.objects.filter(
-                connection=connection, resource=resource, external_id=external_id
-            )
-            .values_list("object_id", "deleted")
-            .first()
-        )
-        if parent is not None:  # else not stored yet: the rules below decide
-            object_id, deleted = parent
-            # None: inside a record of no wedding of ours (another job of the studio)
-            return weddings.filter(pk=object_id).first() if object_id and not deleted else None
+    if (parent := parent_wedding(connection, record, weddings)).stored:
+        return parent.wedding  # None: inside a record of no wedding of ours
     day = record_day(record) if record.kind == "wedding" else None
     if configured := connection.config.get("wedding_id"):
         wedding = weddings.filter(pk=configured).first()

@@ -1,8 +1,9 @@
 """Payments a vendor takes (Stripe, Square, PayPal) reach their wedding as payment_status_change.
 
 A payment names its wedding by our id where the vendor's checkout puts it (Stripe's
-`metadata.wedding_id`, Square's `reference_id`, PayPal's `custom_id`), else by the payer's
-email when that is a wedding contact's. It is logged on the wedding, and heard on its socket,
+`metadata.wedding_id`, Square's `reference_id`, PayPal's `custom_id`), a bridge's by its
+project (stored and linked to our wedding), else by the payer's email when that is a wedding
+contact's. It is logged on the wedding, and heard on its socket,
 when first seen and again whenever its status or refunded amount changes: a deposit paid, then
 refunded, is two entries; the same state seen again is none.
 """
@@ -16,6 +17,7 @@ from typing import Any
 from integrations.adapters.base import ExternalRecord
 from integrations.models import Connection, IntegrationEvent, RecordLink
 from integrations.sync.eventlog import log
+from integrations.sync.parents import parent_wedding
 from integrations.sync.people import contact_named
 from wedsync.changes import record_change
 from wedsync.live import EventType
@@ -62,8 +64,11 @@ def money(amount: Any, currency: Any) -> str:
     return f"{code} {value.quantize(Decimal(places)):,}".strip()
 
 
-def wedding_named(connection: Connection, fields: dict[str, Any]) -> Wedding | None:
+def wedding_named(connection: Connection, record: ExternalRecord) -> Wedding | None:
     weddings = Wedding.objects.filter(participants__organization_id=connection.organization_id)
+    if (parent := parent_wedding(connection, record, weddings)).stored:
+        return parent.wedding  # a bridge's payment naming its project
+    fields = record.fields
     try:
         named = uuid.UUID(str(fields.get("wedding_id") or ""))
     except ValueError:
@@ -80,7 +85,7 @@ def apply_payment(connection: Connection, link: RecordLink, record: ExternalReco
     fields, before = record.fields, link.previous_snapshot
     if before is not None and all(str(before.get(k)) == str(fields.get(k)) for k in MOVES):
         return "stored: its status is as it was"
-    wedding = wedding_named(connection, fields)
+    wedding = wedding_named(connection, record)
     if wedding is None:
         return "stored: it names no wedding of this organization"
     amount = money(fields.get("amount"), fields.get("currency"))

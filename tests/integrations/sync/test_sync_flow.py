@@ -641,7 +641,8 @@ def test_a_bridge_not_set_to_one_wedding_finds_each_records_wedding_by_its_proje
 ):
     """A planner's HoneyBook (through Zapier) holds many projects: a project posted with its
     date links to the planner's wedding on that day, and timeline items naming that project
-    land on it; an item naming a project the hub never saw lands nowhere."""
+    land on it, as does a payment naming it; an item naming a project the hub never saw lands
+    nowhere."""
     from integrations import services
 
     bridge, secret = services.create_bridge_connection(
@@ -681,10 +682,26 @@ def test_a_bridge_not_set_to_one_wedding_finds_each_records_wedding_by_its_proje
                 starts_at="2027-06-19T20:00:00+01:00",
                 wedding_id="hb-project-unknown",
             ),
+            bridge_post(
+                client,
+                bridge,
+                secret,
+                "payment.created",
+                "hb-pay-1",
+                "2027-03-01T09:03:00Z",
+                amount="1500.00",
+                currency="EUR",
+                status="paid",
+                description="Planning deposit",
+                wedding_id="hb-project-9",
+            ),
         ]
-    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200]
     [item] = TimelineItem.objects.all()
     assert (item.wedding_id, item.title) == (team.wedding.pk, "First dance")
+    [paid] = IntegrationEvent.objects.filter(event_type="payment_status_change")
+    assert paid.wedding_id == team.wedding.pk
+    assert paid.summary == "HoneyBook: EUR 1,500.00 Planning deposit paid"
 
 
 def test_an_event_the_hub_makes_in_a_calendar_is_in_the_weddings_log_once(
