@@ -46,6 +46,9 @@ class ExternalRecord:
     partial: bool = False
     # The record this one lives in, as (resource, external id): a Táve event's job.
     parent: tuple[str, str] | None = None
+    # Who the record is about, as {"email": ..., "phone": ...} (a Calendly booking's invitees):
+    # how it finds its wedding, through the contact they are. Not part of its stored state.
+    people: list[dict[str, str]] = field(default_factory=list, repr=False)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from integrations.sync.messages import apply_message
 from integrations.sync.parents import parent_wedding
 from integrations.sync.payments import apply_payment
 from integrations.sync.people import contact_named
+from integrations.sync.records import CREATED, UNCHANGED, UPDATED
 from wedsync.changes import record_change
 from wedsync.live import EventType
 from wedsync.models import TimelineItem, Wedding
@@ -63,7 +64,8 @@ def wedding_for(connection: Connection, record: ExternalRecord) -> Wedding | Non
     a connection set to one wedding, that wedding (unless the record is a wedding on another
     day); for a vendor's record of a wedding naming its day (one of a studio's Táve
     jobs), the one wedding of the organization on that day; for a booking naming its client
-    (Acuity), the wedding whose contact the client is. None when two weddings would fit."""
+    (Acuity) or its invitees (Calendly), the wedding whose contact they are. None when two
+    weddings would fit."""
     weddings = Wedding.objects.filter(participants__organization_id=connection.organization_id)
     if (parent := parent_wedding(connection, record, weddings)).stored:
         return parent.wedding  # None: inside a record of no wedding of ours
@@ -76,8 +78,30 @@ def wedding_for(connection: Connection, record: ExternalRecord) -> Wedding | Non
     if record.kind == "wedding":
         found = list(weddings.filter(date=day).distinct()[:2]) if day else []
         return found[0] if len(found) == 1 else None
-    contact = contact_named(connection, record.fields.get("email"), record.fields.get("phone"))
-    return contact.wedding if contact else None
+    named = [{"email": record.fields.get("email"), "phone": record.fields.get("phone")}]
+    weddings_named = set()
+    for person in [*named, *record.people]:
+        contact = contact_named(connection, person.get("email"), person.get("phone"))
+        if contact is not None:
+            weddings_named.add(contact.wedding)
+    return weddings_named.pop() if len(weddings_named) == 1 else None
+
+
+ATTACHABLE = frozenset({"timeline_item", "wedding"})
+
+
+def worth_applying(stored: str, link: RecordLink, record: ExternalRecord) -> bool:
+    """A new or changed record, or one unchanged that is still attached to no wedding: its
+    wedding may have come since (the vendor linked their system before the planner added them
+    to the wedding, a booking's invitee is now a contact), so it is looked for again."""
+    if stored in (CREATED, UPDATED):
+        return True
+    return (
+        stored == UNCHANGED
+        and link.object_id is None
+        and not record.deleted
+        and record.kind in ATTACHABLE
+    )
 
 
 def record_day(record: ExternalRecord) -> dt.date | None:

@@ -17,7 +17,7 @@ from integrations import services
 from integrations.adapters.base import ExternalRecord
 from integrations.errors import ProviderError
 from integrations.models import Connection, RecordLink, SyncRun
-from integrations.sync.apply import apply_record
+from integrations.sync.apply import apply_record, worth_applying
 from integrations.sync.records import CREATED, UNCHANGED, UPDATED, store_record
 
 MASS_DELETION_MIN = 10  # deleting fewer records than this is never "mass"
@@ -94,6 +94,8 @@ def pull_resource(connection: Connection, adapter, resource: str, run: SyncRun) 
                 run.deleted += int(record.deleted)
             elif outcome == UNCHANGED:
                 run.unchanged += 1
+                if worth_applying(outcome, link, record):
+                    apply_record(connection, link, record)
         cursors = {**Connection.objects.get(pk=connection.pk).cursors, resource: result.cursor}
         Connection.objects.filter(pk=connection.pk).update(cursors=cursors)
         connection.cursors = cursors

@@ -22,8 +22,8 @@ from integrations import services
 from integrations.adapters.base import ExternalRecord, WebhookItem
 from integrations.errors import ProviderError
 from integrations.models import Connection, InboundEvent, RecordLink
-from integrations.sync.apply import apply_record
-from integrations.sync.records import CREATED, UPDATED, store_record
+from integrations.sync.apply import apply_record, worth_applying
+from integrations.sync.records import store_record
 
 from .repeats import Repeat, take_up
 
@@ -175,7 +175,7 @@ def process(
             results = []
             for item, record in fetched:
                 stored, link = store_record(connection, record, occurred_at=item.occurred_at)
-                if stored in (CREATED, UPDATED):
+                if worth_applying(stored, link, record):
                     stored = apply_record(connection, link, record)
                 results.append(stored)
             outcome = "; ".join(filter(None, [channel, pulled, summarize(fetched, results)]))
@@ -358,7 +358,7 @@ def process_group(group: list[Parsed], batch: Batch) -> Outcome:
     record = merged_record(adapter, group)
     with transaction.atomic():
         stored, link = store_record(connection, record, occurred_at=leader.item.occurred_at)
-        if stored in (CREATED, UPDATED):
+        if worth_applying(stored, link, record):
             stored = apply_record(connection, link, record)
         merged_in = f"with {len(group) - 1} earlier event(s) merged in"
         outcome = f"{record.resource} {record.external_id}: {stored} ({merged_in})"[:300]

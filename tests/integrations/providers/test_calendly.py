@@ -24,7 +24,7 @@ from integrations.providers.scheduling.calendly.emulator import (
 )
 from integrations.registry import get_provider
 from integrations.sync.pull import pull_connection
-from tests.factories import ParticipantFactory, WeddingFactory
+from tests.factories import ContactFactory, ParticipantFactory, WeddingFactory
 from tests.integrations.providers.conftest import make_connection
 from wedsync.models import TimelineItem
 
@@ -520,6 +520,34 @@ def test_an_unsupported_event_type_is_acknowledged_and_recorded_as_ignored(
         "unsupported event type",
     )
     assert not [r for r in calendly.requests if r.path.startswith("/scheduled_events")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_by_a_weddings_contact_finds_that_wedding_without_a_configured_one(
+    calendly, host, token, vendor, wedding, live_server, eager_celery
+):
+    """A vendor's Calendly serves all their couples: the connection is set to no wedding, and
+    each booking lands on the wedding whose contact booked it (its invitees, a second call)."""
+    other = WeddingFactory(couple_names="Carla & Dev", date=dt.date(2027, 10, 2))
+    ParticipantFactory(wedding=other, organization=vendor[0])
+    ContactFactory(wedding=wedding, name="Ana Ferreira", email="Ana@Example.com")
+    connection = make_connection(
+        vendor[0], "calendly", credentials(token), webhook_secret=SIGNING_KEY
+    )
+    url = f"{live_server.url}/api/integrations/inbound/{connection.webhook_token}/"
+    subscribe(calendly, url, host)
+
+    ours, _ = calendly.book("2027-06-12T13:00:00Z", name="Venue walk-through")
+    stranger, _ = calendly.book(
+        "2027-06-13T13:00:00Z", name="Intro call", invitee_email="someone@else.example"
+    )
+    assert [d.status_code for d in calendly.wait_for_deliveries()] == [200, 200]
+
+    [item] = TimelineItem.objects.filter(wedding__in=[wedding, other])
+    assert (item.wedding_id, item.title) == (wedding.pk, "Venue walk-through")
+    unattached = RecordLink.objects.get(external_id=uuid_of(stranger["uri"]))
+    assert unattached.object_id is None
+    assert len(gets(calendly, f"/scheduled_events/{uuid_of(ours['uri'])}/invitees")) == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -172,6 +172,27 @@ def test_a_connection_set_to_one_wedding_leaves_the_studios_other_jobs_alone(tea
     assert "Portraits" in titles and "Engagement shoot" not in titles
 
 
+def test_a_job_pulled_before_the_studio_was_on_the_wedding_is_attached_by_a_later_pull(
+    team, tave, eager_celery
+):
+    """Vendors link their systems before a planner adds them to a wedding: the job, unchanged
+    in Táve since, is looked at again and finds the wedding then, with its sessions."""
+    photographer = OrganizationFactory(kind=Organization.Kind.PHOTOGRAPHER, name="Luz Studio")
+    job = tave.add_job(name="Ana & Ben", eventDate=team.wedding.date.isoformat(), guestCount=100)
+    tave.add_event(jobId=job["id"], name="Portraits", startDate=job["eventDate"], startTime="17:00")
+    connection = make_connection(photographer, "tave", {"api_key": tave.add_api_key()})
+    pull.pull_connection(connection)
+    link = RecordLink.objects.get(connection=connection, external_id=job["id"])
+    assert link.object_id is None
+
+    ParticipantFactory(wedding=team.wedding, organization=photographer)
+    run = pull.pull_connection(connection)
+
+    link.refresh_from_db()
+    assert link.object_id == team.wedding.pk and run.applied == 0  # nothing in Táve changed
+    assert team.wedding.timeline.filter(title="Portraits").exists()
+
+
 def test_a_timeline_item_made_here_is_not_made_in_tave(
     team, tave, studio, client_for, django_capture_on_commit_callbacks
 ):

@@ -9,7 +9,9 @@ the calendar providers hand over an event's local time and zone.
 Pulls: Calendly filters scheduled events by start time, never by change time, so an incremental
 pull could not see a booking canceled since the last one. Every pull lists all of the user's
 events (canceled ones included, read as deleted) and is a full listing; unchanged records store
-nothing. Webhooks name the scheduled event, which is fetched back before anything is stored.
+nothing. Webhooks name the scheduled event, which is fetched back before anything is stored,
+with its invitees (a second call): a booking by a wedding's contact lands on that wedding
+without the connection being set to one. Pulls do not list invitees (a call per event).
 """
 
 from __future__ import annotations
@@ -91,7 +93,26 @@ class CalendlyAdapter(RestAdapter):
         item = body.get(ENVELOPE) if isinstance(body, Mapping) else None
         if not isinstance(item, Mapping):
             raise ProviderError(self.spec.key, "unavailable", f"GET {spec.path}/... held no record")
-        return self.to_record(spec, dict(item))
+        record = self.to_record(spec, dict(item))
+        if not record.deleted:
+            record.people = self.invitees(record.external_id)
+        return record
+
+    def invitees(self, event_uuid: str) -> list[dict[str, str]]:
+        """Who booked the event (its active invitees, by email and reminder number): how a
+        booking finds its wedding, the one whose contact they are. One call, one page (a
+        wedding's bookings have a guest or two, not a hundred)."""
+        path = f"{self.resource('scheduled_events').path}/{quote(event_uuid, safe='')}/invitees"
+        body = self.call("GET", path, params={"status": "active", "count": 100}).json()
+        listed = body.get("collection") if isinstance(body, Mapping) else None
+        return [
+            {
+                "email": invitee.get("email") or "",
+                "phone": invitee.get("text_reminder_number") or "",
+            }
+            for invitee in listed or []
+            if isinstance(invitee, Mapping)
+        ]
 
     def to_record(self, resource: ResourceSpec, item: dict[str, Any]) -> ExternalRecord:
         """The event's fields with its times in the host's zone; a canceled one is deleted."""
