@@ -9,5 +9,10 @@ urlpatterns = [
     path("link/<str:provider>/", views.link, name="link"),
     path("oauth/callback/", views.oauth_callback, name="oauth-callback"),
     path("connections/<uuid:pk>/", views.connection_detail, name="connection"),
+    path(
+        "connections/<uuid:pk>/announcements/",
+        views.connection_announcements,
+        name="connection-announcements",
+    ),
     path("connections/<uuid:pk>/<str:action>/", views.connection_action, name="connection-action"),
 ]

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from wedsync import access
 
 from . import oauth, services
+from .announce_settings import AnnouncementSettingsForm, takes_announcements
 from .errors import ProviderError, vendor_message
 from .forms import LinkForm
 from .models import Connection
@@ -166,7 +167,15 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def connection_detail(request: HttpRequest, pk) -> HttpResponse:
-    connection = _connection_for(request, pk)
+    return connection_page(request, _connection_for(request, pk))
+
+
+def connection_page(
+    request: HttpRequest,
+    connection: Connection,
+    announce_form: AnnouncementSettingsForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     paused = connection.status == Connection.Status.PAUSED
     actions = [
         ("test", "Test"),
@@ -174,11 +183,39 @@ def connection_detail(request: HttpRequest, pk) -> HttpResponse:
         ("disconnect", "Disconnect"),
     ]
     webhook_url = webhook_address(connection, request) if takes_webhooks(connection) else None
+    managing = access.organizations_of(request.user, managing=True)
+    if (
+        announce_form is None
+        and takes_announcements(connection)
+        and managing.filter(pk=connection.organization_id).exists()
+    ):
+        announce_form = AnnouncementSettingsForm(connection=connection)
     return render(
         request,
         "integrations/connection.html",
-        {"connection": connection, "actions": actions, "webhook_url": webhook_url},
+        {
+            "connection": connection,
+            "actions": actions,
+            "webhook_url": webhook_url,
+            "announce_form": announce_form,
+        },
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def connection_announcements(request: HttpRequest, pk) -> HttpResponse:
+    """Where the connection's announcements go (a coordinator's storm warning, say)."""
+    connection = _connection_for(request, pk, managing=True)
+    if not takes_announcements(connection):
+        raise Http404(f"{connection.provider_name} does not send announcements")
+    form = AnnouncementSettingsForm(request.POST, connection=connection)
+    if not form.is_valid():
+        return connection_page(request, connection, announce_form=form, status=400)
+    form.save()
+    messages.success(request, f"Announcements through {connection.provider_name} are saved.")
+    return redirect("integrations:connection", pk=connection.pk)
 
 
 ACTIONS = {
