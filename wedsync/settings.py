@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "wedsync",
     "integrations",
     "conflicts",
+    "payments",
 ]
 
 MIDDLEWARE = [

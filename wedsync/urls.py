@@ -12,6 +12,7 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("api/integrations/", include("integrations.api.urls")),
     path("api/integrations/", include("conflicts.urls")),
+    path("api/", include("payments.urls")),
     path("api/", include("wedsync.api.urls")),
     path("api/auth/", include("rest_framework.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

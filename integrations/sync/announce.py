@@ -1,12 +1,13 @@
 """A coordinator's announcement to everyone on a wedding, through their own channels.
 
 "A storm is coming: the ceremony moves to the orangery." Each messaging connection of the
-wedding's organizations (Slack, SMS through Twilio, WhatsApp) gets it where its organization
-set it to go (on the connection's page, integrations.announce_settings, kept in its `config`:
-Slack's `channel`, a list of numbers in `notify` for texts), as outbox rows pushed like any change: in the background, on the wedding
-day's priority queue, behind a paused connection or an open circuit, with retries (a text is
-not sent twice on an unclear failure). Each destination is its own record, so none is folded
-into another. The announcement itself is logged on the wedding and heard on its socket.
+wedding's organizations (Slack, SMS through Twilio, WhatsApp) gets it where its organization set
+it to go (on the connection's page, integrations.announce_settings, kept in its `config`:
+Slack's `channel`, a list of numbers in `notify` for texts), as outbox rows pushed like any
+change: in the background, on the wedding day's priority queue, behind a paused connection or an
+open circuit, with retries (a text is not sent twice on an unclear failure). Each destination is
+its own record, so none is folded into another. The announcement itself is logged on the wedding
+and heard on its socket.
 """
 
 from __future__ import annotations

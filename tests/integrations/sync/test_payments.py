@@ -12,6 +12,7 @@ from channels.layers import get_channel_layer
 
 from integrations.models import IntegrationEvent
 from integrations.sync.payments import money
+from payments.models import Payment
 from tests.factories import ContactFactory, OrganizationFactory, ParticipantFactory
 from tests.integrations.providers.conftest import make_connection
 from tests.integrations.sync.test_end_to_end import drain
@@ -92,6 +93,59 @@ def test_a_payment_finds_its_wedding_by_the_payers_email_or_lands_nowhere(
         post(stripe, url, "payment_intent.created", intent, n)
     [entry] = logged(team)
     assert entry.data["payment"] == by_email["id"] and entry.data["amount"] == "EUR 300.00"
+
+
+def budget_entries(team) -> list[IntegrationEvent]:
+    return list(
+        IntegrationEvent.objects.filter(
+            wedding=team.wedding, event_type=IntegrationEvent.Type.BUDGET_MODIFICATION
+        ).order_by("created_at")
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deposit_paid_to_the_photographer_updates_the_weddings_budget(
+    team, stripe, studio, eager_celery, client_for
+):
+    connection, url = studio
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(wedding_group(team.wedding.pk), channel)
+    named = {"wedding_id": str(team.wedding.pk)}
+    deposit = stripe.add_payment_intent(150000, "gbp", description="Deposit", metadata=named)
+    balance = stripe.add_payment_intent(350000, "gbp", description="Balance", metadata=named)
+
+    post(stripe, url, "payment_intent.created", deposit, 1)
+    paid = stripe.succeed(deposit["id"])
+    post(stripe, url, "payment_intent.succeeded", paid, 2)
+    post(stripe, url, "payment_intent.created", balance, 3)
+    post(stripe, url, "payment_intent.succeeded", paid, 4)  # the same state again
+
+    budget = client_for(team.coordinator).get(f"/api/weddings/{team.wedding.pk}/budget/")
+    assert budget.status_code == 200
+    body = budget.json()
+    assert body["totals"] == [
+        {"currency": "GBP", "paid": "1500.00", "refunded": "0.00", "due": "3500.00"}
+    ]
+    [vendor] = body["vendors"]
+    assert (vendor["name"], vendor["paid"], vendor["due"], vendor["payments"]) == (
+        "Lumen Photography",
+        "1500.00",
+        "3500.00",
+        2,
+    )
+    assert {p["description"]: p["state"] for p in body["payments"]} == {
+        "Deposit": "paid",
+        "Balance": "pending",
+    }
+    summaries = [entry.summary for entry in budget_entries(team)]
+    assert summaries == [
+        "Budget: GBP 1,500.00 on its way to Lumen Photography",
+        "Budget: GBP 1,500.00 paid to Lumen Photography (GBP 1,500.00 paid in all)",
+        "Budget: GBP 3,500.00 on its way to Lumen Photography",
+    ]
+    assert async_to_sync(drain)(layer, channel).count("budget_modification") == 3
+    assert Payment.objects.get(external_id=deposit["id"]).source_connection_id == connection.pk
 
 
 def test_amounts_read_as_each_provider_sends_them():
