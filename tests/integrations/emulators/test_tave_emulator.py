@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -777,3 +778,278 @@ def test_event_helpers_validate_like_the_api(tave):
         tave.emu.edit_event(event["id"], endDate="2027-06-11")
     moved = tave.emu.edit_event(event["id"], timezoneName="Europe/Lisbon")
     assert (moved["name"], moved["startUtc"]) == ("Ceremony", "2027-06-12T14:00:00+00:00")
+
+
+# -- payments ---------------------------------------------------------------------------------
+
+PAYER = "01h35cd4k3a7v9q0mzt2b6x8yc"
+
+
+def test_payment_create_fetch_and_defaults(tave):
+    job = tave.emu.add_job(name="Ana & Ben")
+    today = datetime.now(UTC).date().isoformat()
+
+    created = tave.post("/payment", {"jobId": job["id"], "amount": 150000})
+
+    assert created.status_code == 201
+    payment = created.json()
+    assert ULID_RE.match(payment["id"])
+    assert TIMESTAMP_RE.match(payment["created"])
+    assert payment["created"] == payment["modified"]
+    assert payment["links"]["self"]["href"] == f"{tave.emu.api_url}/payment/{payment['id']}"
+    assert {
+        k: v for k, v in payment.items() if k not in ("id", "created", "modified", "links")
+    } == {
+        "hidden": False,
+        "jobId": job["id"],
+        "payerId": None,
+        "paymentMethodId": None,
+        "invoiceItemId": None,
+        "status": "posted",
+        "amount": 150000,
+        "refundedAmount": 0,
+        "memo": "",
+        "checkNumber": "",
+        "transactionId": "",
+        "authCode": "",
+        "received": payment["received"],
+        "processedViaClientAccess": False,
+        "refunds": [],
+        "paymentAllocations": [],
+    }
+    assert payment["received"] in (today, datetime.now(UTC).date().isoformat())
+    assert tave.get(f"/payment/{payment['id']}").json() == payment
+    assert tave.emu.payments(job["id"]) == [payment]
+    missing = tave.get(f"/payment/{job['id']}")
+    assert (missing.status_code, missing.json()) == (
+        404,
+        envelope(404, "Not Found", "The requested resource does not exist."),
+    )
+
+
+def test_payment_create_keeps_what_it_is_given_and_ignores_read_only_properties(tave):
+    job = tave.emu.add_job(name="Ana & Ben")
+
+    payment = tave.post(
+        "/payment",
+        {
+            "jobId": job["id"],
+            "amount": 50000,
+            "status": "future",
+            "payerId": PAYER,
+            "memo": "Deposit",
+            "checkNumber": "1042",
+            "received": "2027-01-15",
+            "id": "01h35cd4k3a7v9q0mzt2b6x8yd",
+            "hidden": True,
+            "refundedAmount": 50000,
+            "refunds": [{"amount": 1}],
+            "links": {"self": {"href": "https://elsewhere.example/payment/1"}},
+        },
+    ).json()
+
+    assert (payment["status"], payment["payerId"], payment["memo"], payment["received"]) == (
+        "future",
+        PAYER,
+        "Deposit",
+        "2027-01-15",
+    )
+    assert payment["checkNumber"] == "1042"
+    assert payment["id"] != "01h35cd4k3a7v9q0mzt2b6x8yd"
+    assert (payment["hidden"], payment["refundedAmount"], payment["refunds"]) == (False, 0, [])
+    assert payment["links"]["self"]["href"].startswith(tave.emu.api_url)
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ({"amount": 100}, {"jobId": "This field is required."}),
+        ({"jobId": "JOB"}, {"amount": "This field is required."}),
+        ({"jobId": "JOB", "amount": "150.00"}, {"amount": "Must be an integer."}),
+        ({"jobId": "JOB", "amount": 1.5}, {"amount": "Must be an integer."}),
+        (
+            {"jobId": "JOB", "amount": 100, "status": "paid"},
+            {"status": "Must be one of future, confirmed-future, posted, failed, pending."},
+        ),
+        ({"jobId": OTHER_JOB_TYPE, "amount": 100}, {"jobId": "No such record."}),
+        (
+            {"jobId": "JOB", "amount": 100, "currency": "USD"},
+            {"currency": "Not a property of Payment."},
+        ),
+    ],
+    ids=[
+        "missing-job",
+        "missing-amount",
+        "string-amount",
+        "fractional-amount",
+        "status",
+        "unknown-job",
+        "unknown-property",
+    ],
+)
+def test_payment_validation_errors_name_the_field(tave, body, detail):
+    job = tave.emu.add_job(name="Ana & Ben")
+    if body.get("jobId") == "JOB":
+        body = {**body, "jobId": job["id"]}
+
+    response = tave.post("/payment", body)
+
+    assert response.status_code == 400
+    assert response.json() == envelope(400, "Validation Error", detail, "validation-error")
+    assert tave.emu.payments() == []
+
+
+def test_read_only_key_cannot_write_payments_and_there_is_no_put_or_delete(tave):
+    job = tave.emu.add_job(name="Ana & Ben")
+    payment = tave.emu.add_payment(jobId=job["id"], amount=100)
+    reader = tave.emu.add_api_key(read_only=True)
+    forbidden = envelope(403, "Forbidden", "This API key is Read Only.")
+
+    writes = [
+        tave.post("/payment", {"jobId": job["id"], "amount": 100}, key=reader),
+        tave.post(f"/payment/{payment['id']}/apply", {}, key=reader),
+    ]
+
+    assert [(w.status_code, w.json()) for w in writes] == [(403, forbidden)] * 2
+    assert tave.get(f"/payment/{payment['id']}", key=reader).status_code == 200
+    assert tave.emu.payments() == [payment]
+    for method in ("PUT", "DELETE", "PATCH"):
+        response = tave.call(method, f"/payment/{payment['id']}", json={"amount": 1})
+        assert (response.status_code, response.json()["title"]) == (405, "Method Not Allowed")
+
+
+def test_payment_list_filters_by_job_and_hidden_and_paginates(tave):
+    wedding, other = tave.emu.add_job(name="Wedding"), tave.emu.add_job(name="Other")
+    ids = [tave.emu.add_payment(jobId=wedding["id"], amount=n * 100)["id"] for n in range(23)]
+    elsewhere = tave.emu.add_payment(jobId=other["id"], amount=999)
+    hidden = tave.emu.hide_payment(tave.emu.add_payment(jobId=wedding["id"], amount=1)["id"])
+
+    pages = [
+        tave.get("/payment", params={"jobId": wedding["id"], "page": n, "pageSize": 10}).json()
+        for n in (1, 2, 3)
+    ]
+
+    assert [p["type"] for p in pages] == ["payment-collection"] * 3
+    assert [p["meta"] for p in pages] == [
+        {"currentPage": n, "totalPages": 3, "totalItems": 23, "rows": 10} for n in (1, 2, 3)
+    ]
+    assert [payment["id"] for p in pages for payment in p["items"]] == ids
+    every = tave.get("/payment").json()
+    assert every["meta"] == {"currentPage": 1, "totalPages": 1, "totalItems": 24, "rows": 100}
+    assert elsewhere["id"] in [p["id"] for p in every["items"]]
+    assert hidden["id"] not in [p["id"] for p in every["items"]]
+    with_hidden = tave.get("/payment", params={"jobId": wedding["id"], "includeHidden": "true"})
+    assert [p["id"] for p in with_hidden.json()["items"]] == [*ids, hidden["id"]]
+    assert tave.get(f"/payment/{hidden['id']}").json()["hidden"] is True
+    for params in ({"jobId": "WEDDING"}, {"pageSize": 101}, {"includeHidden": "maybe"}):
+        assert list(tave.get("/payment", params=params).json()["detail"]) == list(params)
+
+
+def test_edit_payment_changes_status_and_refund_and_sorts_by_modified(tave, receiver):
+    tave.post("/rest-hook", {"event": "payment.created", "url": receiver.url})
+    job = tave.emu.add_job(name="Ana & Ben")
+    first, second, third = (
+        tave.emu.add_payment(jobId=job["id"], amount=100000, status="pending", received=day)
+        for day in ("2027-03-01", "2027-01-01", "2027-02-01")
+    )
+    tave.emu.wait_for_deliveries()
+
+    edited = tave.emu.edit_payment(first["id"], status="posted", refundedAmount=5000)
+
+    assert (edited["status"], edited["refundedAmount"], edited["amount"]) == (
+        "posted",
+        5000,
+        100000,
+    )
+    assert edited["received"] == "2027-03-01"
+    assert edited["modified"] > first["modified"]
+    assert edited["created"] == first["created"]
+    assert len(tave.emu.wait_for_deliveries()) == 3  # edits fire no hook
+
+    def ids(sort_by: str) -> list[str]:
+        return [p["id"] for p in tave.get("/payment", params={"sortBy": sort_by}).json()["items"]]
+
+    assert ids("modified desc")[0] == first["id"]
+    assert ids("received") == [second["id"], third["id"], first["id"]]
+    assert tave.get("/payment", params={"sortBy": "amount"}).status_code == 400
+    again = tave.emu.edit_payment(first["id"], memo="Refunded the album")
+    assert again["modified"] > edited["modified"]
+    with pytest.raises(ValidationFailed) as failed:
+        tave.emu.edit_payment(first["id"], refundedAmount=100001)
+    assert list(failed.value.errors) == ["refundedAmount"]
+    with pytest.raises(ValidationFailed):
+        tave.emu.edit_payment(first["id"], status="paid")
+    with pytest.raises(ValidationFailed) as failed:
+        tave.emu.add_payment(amount=100)
+    assert list(failed.value.errors) == ["jobId"]
+
+
+def test_payment_created_delivers_the_target_id_for_api_and_ui_payments(tave, receiver):
+    tave.post("/rest-hook", {"event": "payment.created", "url": receiver.url + "?token=s3cret"})
+    tave.post(
+        "/rest-hook",
+        {"event": "payment.created", "url": receiver.url, "limitTo": {"jobTypes": [JOB_TYPE]}},
+    )
+    wedding = tave.emu.add_job(name="Wedding", jobTypeId=JOB_TYPE)
+    portrait = tave.emu.add_job(name="Portrait", jobTypeId=OTHER_JOB_TYPE)
+
+    by_api = tave.post("/payment", {"jobId": wedding["id"], "amount": 150000}).json()
+    in_ui = tave.emu.add_payment(jobId=portrait["id"], amount=20000)
+    deliveries = tave.emu.wait_for_deliveries()
+
+    assert sorted((d.event, d.url, d.body["targetId"]) for d in deliveries) == sorted(
+        [
+            ("payment.created", receiver.url + "?token=s3cret", by_api["id"]),
+            ("payment.created", receiver.url, by_api["id"]),
+            ("payment.created", receiver.url + "?token=s3cret", in_ui["id"]),
+        ]
+    )
+    assert all(d.status_code == 200 for d in deliveries)
+    assert sorted(body["targetId"] for _, body, _ in receiver.received) == sorted(
+        [by_api["id"], by_api["id"], in_ui["id"]]
+    )
+    assert tave.get(f"/payment/{in_ui['id']}").json()["amount"] == 20000
+
+
+def test_applying_a_payment_is_not_implemented(tave):
+    payment = tave.emu.add_payment(jobId=tave.emu.add_job(name="Ana & Ben")["id"], amount=100)
+    order = {"orderId": OTHER_JOB_TYPE, "amount": 100}
+
+    applied = tave.post(f"/payment/{payment['id']}/apply", order)
+    unknown = tave.post(f"/payment/{OTHER_JOB_TYPE}/apply", order)
+    anonymous = requests.post(
+        f"{tave.emu.api_url}/payment/{payment['id']}/apply", json=order, timeout=5
+    )
+
+    assert applied.status_code == 501
+    assert applied.json() == envelope(
+        501,
+        "Not Implemented",
+        "Applying a payment to an order is not modelled by this emulator.",
+        "not-implemented",
+    )
+    assert (unknown.status_code, anonymous.status_code) == (404, 401)
+    assert tave.get(f"/payment/{payment['id']}").json()["paymentAllocations"] == []
+
+
+def test_payments_honour_injected_faults(tave):
+    tave.emu.inject_fault(429, retry_after=3, path_prefix="/api/v2/payment")
+    job = tave.emu.add_job(name="Ana & Ben")
+
+    limited = tave.post("/payment", {"jobId": job["id"], "amount": 100})
+
+    assert (limited.status_code, limited.headers["Retry-After"]) == (429, "3")
+    assert limited.json()["type"] == "quota-limit"
+    assert tave.emu.payments() == []
+    assert tave.post("/payment", {"jobId": job["id"], "amount": 100}).status_code == 201
+
+
+def test_deleting_a_job_deletes_its_payments(tave):
+    wedding, other = tave.emu.add_job(name="Wedding"), tave.emu.add_job(name="Other")
+    deposit = tave.emu.add_payment(jobId=wedding["id"], amount=50000)
+    kept = tave.emu.add_payment(jobId=other["id"], amount=100)
+
+    assert tave.delete(f"/job/{wedding['id']}").status_code == 204
+
+    assert tave.get(f"/payment/{deposit['id']}").status_code == 404
+    assert tave.emu.payments() == [kept]

@@ -22,11 +22,14 @@ What the emulator serves:
   (`endDate`+`endTime`) in the event's `timezoneName`, else the studio's zone; they are null
   when the date or the time is missing or `allDay` is true. Times are kept as `HH:MM:00`
   ("seconds are ignored").
+* `GET/POST /payment`, `GET /payment/{id}`, `POST /payment/{id}/apply` (501): list filters
+  `jobId` and `includeHidden` (default false); `sortBy` `id|modified|created|received[ asc|desc]`.
 * `GET/POST /rest-hook`, `GET/PUT/DELETE /rest-hook/{id}`: body `{event, url, limitTo?}`
   (the list is the OpenAPI's `listResourceRestHook`, which VENDORS.md does not mention).
 * Collections: `{type: "job-collection"|"addressbook-collection"|"event-collection"|
-  "resthook-collection", items, meta: {currentPage, totalPages, totalItems, rows}}`; `page` >= 1
-  (default 1), `pageSize` 10..100 (default 100). Out-of-range values answer 400 `validation-error`.
+  "payment-collection"|"resthook-collection", items, meta: {currentPage, totalPages, totalItems,
+  rows}}`; `page` >= 1 (default 1), `pageSize` 10..100 (default 100). Out-of-range values answer
+  400 `validation-error`.
 * Records: lowercase ULID ids, `created`/`modified` as `2020-08-01T17:32:32Z`, `modified` bumped
   on every change, `links.self.href`. Creates answer 201, updates 200 (full-document `PUT`, there
   is no `PATCH`: 405), deletes 204; an unknown id answers 404.
@@ -34,10 +37,11 @@ What the emulator serves:
   `quota-limit` (429, with `Retry-After`), `not-implemented` (501) or `validation-error` (400,
   `detail` an object keyed by field, e.g. `{"stage": "Must be one of ..."}`).
 * REST Hooks: `contact.created`, `job.created`, `order.booked`, `payment.created`, narrowed by
-  `limitTo` `{contactKinds, jobTypes, brands, webLead}`. The spec's "Rest Hooks" tag says that
-  "for security reasons, only the `targetId` will be provided" and the receiver then fetches the
-  entity through the API, so a delivery is an unsigned JSON `POST {"targetId": "<id>"}` (no
-  signature or secret is documented; VENDORS.md F.3 has the hub put a secret in the URL).
+  `limitTo` `{contactKinds, jobTypes, brands, webLead}` (a payment's type and brand are its
+  job's). The spec's "Rest Hooks" tag says that "for security reasons, only the `targetId` will
+  be provided" and the receiver then fetches the entity through the API, so a delivery is an
+  unsigned JSON `POST {"targetId": "<id>"}` (no signature or secret is documented; VENDORS.md
+  F.3 has the hub put a secret in the URL).
 
 Assumed where the docs are silent: the exact delivery body beyond "only the targetId"
 [unconfirmed], and that deliveries are made once, asynchronously, without retries; that a
@@ -47,11 +51,12 @@ page size and a page past the end is empty; that `X-API-KEY` wins when both head
 that a full-document `PUT` resets omitted writable fields to their defaults; that no `Job` field
 is required (the schema lists none; `name` is nullable) while `Contact.kind` and
 `JobContact.jobId`/`contactId` are; that new jobs start at stage `lead`; that `title` (generated
-by Táve from data not modelled here) is the job's `name`; that money totals are 0 because
-orders and payments are not modelled (use `trigger_hook` for their events); that the `email`
-filter is a case-insensitive match on `email` or `secondaryEmail`; that deleting a job or a
-contact removes its job-contact links; that the `text/csv` representation is not offered (always
-JSON). `modified` never repeats for a record: a change within the same second moves it on by one.
+by Táve from data not modelled here) is the job's `name`; that money totals (balances, costs,
+revenue) are 0 because orders are not modelled and payments do not feed them (use `trigger_hook`
+for `order.booked`); that the `email` filter is a case-insensitive match on `email` or
+`secondaryEmail`; that deleting a job or a contact removes its job-contact links; that the
+`text/csv` representation is not offered (always JSON). `modified` never repeats for a record: a
+change within the same second moves it on by one.
 
 Events follow the OpenAPI's "Events" tag (`api-evangelist/vsco`
 `openapi/vsco-events-api-openapi.yml`, VENDORS.md A1 names only `GET /job/{jobId}/event`). Assumed
@@ -68,6 +73,29 @@ when the end date is the earlier); deleting a job deletes its events; `hidden` i
 Táve's UI (`hide_event`), and hidden events are left out of the list unless `includeHidden=true`
 but stay fetchable by id; `readOnly` is always false; `startUtc`/`endUtc` are recomputed when the
 event is written, not when the studio's zone changes. No REST Hook event exists for events.
+
+Payments follow the OpenAPI's "Payments" tag (`api-evangelist/vsco`
+`openapi/vsco-payments-api-openapi.yml`): `jobId` and `amount` are required, `status` is one of
+`future|confirmed-future|posted|failed|pending` and defaults to `posted` (the schema's default),
+`amount` and `refundedAmount` are integers 0..99999999999 in the studio's currency (the studio's
+`currencyCode`), `memo`/`checkNumber`/`transactionId`/`authCode` are nullable strings of at most
+128/18/255/100 characters, `received` a nullable date. Creating one fires `payment.created`.
+Assumed where the docs are silent, for payments: whether amounts are minor units is not stated,
+and the emulator treats them as minor units (cents: 150000 is 1,500.00); the four strings default
+to `""` and `received` to today's UTC date; `payerId`, `paymentMethodId` and `invoiceItemId` must
+be ULIDs but are kept as given (those resources are not modelled), while `jobId` must name an
+existing job, else 400 on `jobId`; `refundedAmount` (read-only in the schema) and `hidden` are set
+only in Táve's UI (`add_payment`, `edit_payment`, `hide_payment`), and a refund may not exceed the
+amount; read-only properties sent in a create are ignored, any other property not in the Payment
+schema answers 400 naming it; `processedViaClientAccess` is false and `refunds` and
+`paymentAllocations` are empty, since applying a payment to an order (`POST /payment/{id}/apply`)
+is not modelled: it answers 501 `not-implemented` once the key and the id have been checked;
+deleting a job deletes its payments. Not in the OpenAPI, whose list takes only `page`, `pageSize`
+and `sortBy` `id|modified|created` (a job's payments are `GET /job/{id}/payment`, not served
+here): the list's `jobId` and `includeHidden` filters and `sortBy=received`; hidden payments are
+left out of the list unless `includeHidden=true` but stay fetchable by id. The OpenAPI also lists
+`PUT` (with `amount` read-only) and `DELETE /payment/{id}`; they are not served (405), so a
+payment changes only in Táve's UI (`edit_payment`, which fires no hook).
 """
 
 from __future__ import annotations
@@ -366,7 +394,8 @@ CONTACT_FIELDS: dict[str, dict[str, Field]] = {
         "tollFree": _PHONE,
     },
 }
-# Read-only contact fields Táve computes; totals stay 0 as orders and payments are not modelled.
+# Read-only contact fields Táve computes; totals stay 0 (orders are not modelled, payments do
+# not feed them).
 CONTACT_COMPUTED = {
     "person": {"accountBalance": 0, "creditBalance": 0, "anonymized": False},
     "employee": {},
@@ -512,6 +541,32 @@ EVENT_FIELDS = {
 }
 EVENT_READ_ONLY = _words("links id created modified hidden readOnly startUtc endUtc")
 EVENT_SORT_FIELDS = _words("id modified created name")
+_POSITIVE_MONEY = _integer(0, 99999999999)
+PAYMENT_STATUSES = ("future", "confirmed-future", "posted", "failed", "pending")
+PAYMENT_FIELDS = {
+    "amount": Field(_POSITIVE_MONEY, nullable=False),
+    "authCode": Field(_text(100), ""),
+    "checkNumber": Field(_text(18), ""),
+    "invoiceItemId": Field(_ulid),
+    "jobId": Field(_ulid, nullable=False),
+    "memo": Field(_text(128), ""),
+    "payerId": Field(_ulid),
+    "paymentMethodId": Field(_ulid),
+    "received": Field(_date),  # today when omitted: see _payment_fields
+    "status": Field(_one_of(*PAYMENT_STATUSES), "posted", nullable=False),
+    "transactionId": Field(_text(255), ""),
+}
+# What Táve's UI sets besides (`add_payment`, `edit_payment`): read-only to the API.
+PAYMENT_UI_FIELDS = {
+    **PAYMENT_FIELDS,
+    "hidden": Field(_boolean, False, nullable=False),
+    "refundedAmount": Field(_POSITIVE_MONEY, 0, nullable=False),
+}
+PAYMENT_READ_ONLY = _words(
+    "links id created modified hidden refundedAmount processedViaClientAccess refunds "
+    "paymentAllocations"
+)
+PAYMENT_SORT_FIELDS = _words("id modified created received")
 
 
 def _validate(
@@ -690,6 +745,10 @@ class TaveEmulator(Emulator):
             ("/event/<id>", "GET", "get_event"),
             ("/event/<id>", "PUT", "update_event"),
             ("/event/<id>", "DELETE", "delete_event"),
+            ("/payment", "GET", "list_payments"),
+            ("/payment", "POST", "create_payment"),
+            ("/payment/<id>", "GET", "get_payment"),
+            ("/payment/<id>/apply", "POST", "apply_payment"),
             ("/rest-hook", "GET", "list_hooks"),
             ("/rest-hook", "POST", "create_hook"),
             ("/rest-hook/<id>", "GET", "get_hook"),
@@ -708,6 +767,7 @@ class TaveEmulator(Emulator):
             self._contacts: dict[str, dict[str, Any]] = {}
             self._job_contacts: dict[str, dict[str, Any]] = {}
             self._events: dict[str, dict[str, Any]] = {}
+            self._payments: dict[str, dict[str, Any]] = {}
             self._hooks: dict[str, dict[str, Any]] = {}
             self._delivery_threads: list[threading.Thread] = []
             self.deliveries: list[HookDelivery] = []
@@ -837,6 +897,38 @@ class TaveEmulator(Emulator):
                 if job_id is None or event["jobId"] == job_id
             ]
 
+    def add_payment(self, **fields: Any) -> dict[str, Any]:
+        """Record a payment as in Táve's UI (camelCase Payment fields, `jobId` and `amount`
+        required, also `refundedAmount` and `hidden`) and fire `payment.created`; raises
+        ValidationFailed."""
+        with self.lock:
+            payment = self._insert_payment(fields, PAYMENT_UI_FIELDS)
+            self.trigger_hook("payment.created", payment["id"], job_id=payment["jobId"])
+        return payment
+
+    def edit_payment(self, payment_id: str, **changes: Any) -> dict[str, Any]:
+        """A user edits the payment in Táve's UI (e.g. `status="posted"`, `refundedAmount=5000`):
+        only these fields change, `modified` bumped, no hook fired; raises ValidationFailed."""
+        with self.lock:
+            payment = self._payments[payment_id]
+            current = {name: payment[name] for name in PAYMENT_UI_FIELDS}
+            payment.update(self._payment_fields({**current, **changes}, PAYMENT_UI_FIELDS))
+            payment["modified"] = _stamp(payment["modified"])
+            return self._present(payment, f"payment/{payment_id}")
+
+    def hide_payment(self, payment_id: str) -> dict[str, Any]:
+        """Hide the payment, as only Táve's UI can."""
+        return self.edit_payment(payment_id, hidden=True)
+
+    def payments(self, job_id: str | None = None) -> list[dict[str, Any]]:
+        """Every payment, hidden ones included, optionally of one job, oldest first (copies)."""
+        with self.lock:
+            return [
+                self._present(payment, f"payment/{payment['id']}")
+                for payment in self._payments.values()
+                if job_id is None or payment["jobId"] == job_id
+            ]
+
     def hooks(self) -> list[dict[str, Any]]:
         """The REST Hook subscriptions now active (copies)."""
         with self.lock:
@@ -849,8 +941,8 @@ class TaveEmulator(Emulator):
         return requests.post(url, json={"targetId": target_id}, timeout=timeout)
 
     def trigger_hook(self, event: str, target_id: str, *, job_id: str | None = None) -> None:
-        """Fire any event (e.g. `order.booked`, `payment.created` for records not modelled here);
-        `job_id` names the job whose type and brand `limitTo` filters on."""
+        """Fire any event (e.g. `order.booked`, for orders, which are not modelled here); `job_id`
+        names the job whose type and brand `limitTo` filters on."""
         if event not in HOOK_EVENTS:
             raise ValueError(f"unknown REST Hook event {event!r}")
         with self.lock:
@@ -926,8 +1018,9 @@ class TaveEmulator(Emulator):
         self._get(self._jobs, id)
         del self._jobs[id]
         self._unlink(lambda link: link["jobId"] == id)
-        for event_id in [i for i, event in self._events.items() if event["jobId"] == id]:
-            del self._events[event_id]
+        for table in (self._events, self._payments):
+            for record_id in [i for i, record in table.items() if record["jobId"] == id]:
+                del table[record_id]
         return Response(status=204)
 
     # -- endpoints: address book and job contacts -----------------------------------------------
@@ -1024,6 +1117,39 @@ class TaveEmulator(Emulator):
         self._get(self._events, id)
         del self._events[id]
         return Response(status=204)
+
+    # -- endpoints: payments -------------------------------------------------------------------
+
+    @api()
+    def list_payments(self, request: Request) -> Response:
+        errors: dict[str, str] = {}
+        include_hidden = _query_bool(request, "includeHidden", errors)
+        job_id = request.args.get("jobId")
+        if job_id is not None and _ulid(job_id):
+            errors["jobId"] = "Must be a lowercase ULID."
+        payments = [
+            payment
+            for payment in self._payments.values()
+            if (include_hidden or not payment["hidden"])
+            and (job_id is None or payment["jobId"] == job_id)
+        ]
+        return self._collection(request, "payment", payments, PAYMENT_SORT_FIELDS, errors)
+
+    @api(write=True)
+    def create_payment(self, request: Request) -> Response:
+        payment = self._insert_payment(_body_object(request), PAYMENT_FIELDS)
+        self.trigger_hook("payment.created", payment["id"], job_id=payment["jobId"])
+        return self.json(payment, status=201)
+
+    @api()
+    def get_payment(self, request: Request, id: str) -> Response:
+        return self.json(self._present(self._get(self._payments, id), f"payment/{id}"))
+
+    @api(write=True)
+    def apply_payment(self, request: Request, id: str) -> Response:
+        self._get(self._payments, id)
+        detail = "Applying a payment to an order is not modelled by this emulator."
+        raise TaveError(501, detail, "not-implemented")
 
     # -- endpoints: REST Hooks ------------------------------------------------------------------
 
@@ -1177,6 +1303,35 @@ class TaveEmulator(Emulator):
             raise ValidationFailed(errors)
         if values["location"] is not None:
             values["location"] = _stored_location(values["location"])
+        return values
+
+    def _insert_payment(self, body: dict[str, Any], fields: dict[str, Field]) -> dict[str, Any]:
+        payment = {**self._new_record(), "hidden": False, "refundedAmount": 0}
+        payment.update({"processedViaClientAccess": False, "refunds": [], "paymentAllocations": []})
+        payment.update(self._payment_fields(body, fields))
+        self._payments[payment["id"]] = payment
+        return self._present(payment, f"payment/{payment['id']}")
+
+    def _payment_fields(self, body: dict[str, Any], fields: dict[str, Field]) -> dict[str, Any]:
+        """The `fields` (the API's or Táve UI's) of a Payment; read-only ones are ignored, others
+        400."""
+        errors = {
+            name: "Not a property of Payment."
+            for name in body
+            if name not in fields and name not in PAYMENT_READ_ONLY
+        }
+        try:
+            values = _validate(body, fields, required=("jobId", "amount"))
+        except ValidationFailed as failed:
+            raise ValidationFailed({**failed.errors, **errors}) from None
+        if values["jobId"] not in self._jobs:
+            errors["jobId"] = "No such record."
+        if values.get("refundedAmount", 0) > values["amount"]:
+            errors["refundedAmount"] = "Must not be more than amount."
+        if errors:
+            raise ValidationFailed(errors)
+        if "received" not in body:
+            values["received"] = datetime.now(UTC).date().isoformat()
         return values
 
     def _schedule(self, event: dict[str, Any]) -> None:
