@@ -185,7 +185,7 @@ def dispatch_due_pulls(limit: int = 1000) -> int:
     return count
 
 
-PUSH_CHANNEL_PROVIDERS = ("google_calendar", "microsoft_graph")
+PUSH_CHANNEL_PROVIDERS = ("google_calendar", "microsoft_graph", "tave")
 
 
 @shared_task

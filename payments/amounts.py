@@ -34,4 +34,5 @@ def shown(value: Decimal | None, currency: Any) -> str:
     code = str(currency or "").upper()
     if value is None:
         return code
-    return f"{code} {value:,}".strip()
+    places = Decimal("1" if code in ZERO_DECIMAL else "0.01")
+    return f"{code} {value.quantize(places):,}".strip()

@@ -84,11 +84,36 @@ def record_payment(
             payment=payment,
             paid_before=paid_before,
             due_before=due_before,
-            paid_total=sum(
-                (p.paid for p in Payment.objects.filter(wedding=wedding, currency=currency)),
-                Decimal(0),
-            ),
+            paid_total=paid_in(wedding.pk, currency),
         )
+
+
+def withdraw_payment(source_connection_id: uuid.UUID, external_id: str) -> BudgetMove | None:
+    """The vendor's system no longer holds the payment (Táve's hidden one): it is kept,
+    canceled, so the budget no longer counts it. None when it was never recorded."""
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update()
+            .filter(source_connection_id=source_connection_id, external_id=external_id)
+            .first()
+        )
+        if payment is None:
+            return None
+        paid_before, due_before = payment.paid, payment.due
+        payment.state = Payment.State.CANCELED
+        payment.save(update_fields=["state", "updated_at"])
+        return BudgetMove(
+            payment=payment,
+            paid_before=paid_before,
+            due_before=due_before,
+            paid_total=paid_in(payment.wedding_id, payment.currency),
+        )
+
+
+def paid_in(wedding_id, currency: str) -> Decimal:
+    """What the wedding has paid in the currency, all vendors together."""
+    payments = Payment.objects.filter(wedding_id=wedding_id, currency=currency)
+    return sum((p.paid for p in payments), Decimal(0))
 
 
 def _fully_refunded(fields: dict[str, Any]) -> bool:

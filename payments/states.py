@@ -1,6 +1,7 @@
 """A payment's state in the providers' words, read as the budget's: pending, paid, refunded,
 failed or canceled. Stripe's PaymentIntent statuses, Square's and PayPal's capture statuses,
-and the plain words a bridge (Zapier, Make) posts."""
+Táve's payment statuses (posted; future and confirmed-future for scheduled ones) and the plain
+words a bridge (Zapier, Make) posts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from typing import Any
 from .models import Payment
 
 STATES = {
-    Payment.State.PAID: {"succeeded", "completed", "complete", "paid", "captured", "settled"},
+    Payment.State.PAID: {
+        "succeeded",
+        "completed",
+        "complete",
+        "paid",
+        "captured",
+        "settled",
+        "posted",
+    },
     Payment.State.PENDING: {
         "requires_payment_method",
         "requires_confirmation",
@@ -22,6 +31,8 @@ STATES = {
         "open",
         "unpaid",
         "due",
+        "future",
+        "confirmed-future",
     },
     Payment.State.REFUNDED: {"refunded", "partially_refunded"},
     Payment.State.FAILED: {"failed", "declined", "denied"},

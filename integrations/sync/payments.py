@@ -20,7 +20,7 @@ from integrations.sync.eventlog import log
 from integrations.sync.parents import parent_wedding
 from integrations.sync.people import contact_named
 from payments.amounts import major_units, shown
-from payments.services import BudgetMove, record_payment
+from payments.services import BudgetMove, record_payment, withdraw_payment
 from wedsync.changes import record_change
 from wedsync.live import EventType
 from wedsync.models import Wedding
@@ -55,7 +55,11 @@ def wedding_named(connection: Connection, record: ExternalRecord) -> Wedding | N
 
 def apply_payment(connection: Connection, link: RecordLink, record: ExternalRecord) -> str:
     if record.deleted:
-        return "stored"
+        move = withdraw_payment(connection.pk, record.external_id)
+        if move is None or not move.moved:
+            return "stored"
+        log_budget_move(connection, move.payment.wedding, move)
+        return "withdrawn from the budget"
     fields, before = record.fields, link.previous_snapshot
     wedding = wedding_named(connection, record)
     if wedding is None:

@@ -3,8 +3,12 @@
 A Táve event keeps its start as a local `startDate` and `startTime` in `timezoneName` (the
 studio's zone when it names none) and answers with the instant it means in `startUtc`, which is
 read-only. Pulls read the instant; pushes write the local date and time in the wedding's zone,
-so 15:30 at the venue stays 15:30 there on the daylight-saving weekend. A hidden event (hidden
-in Táve's own UI; the API cannot hide one) is gone as far as the hub is concerned.
+so 15:30 at the venue stays 15:30 there on the daylight-saving weekend. A hidden event or
+payment (hidden in Táve's own UI; the API cannot hide one) is gone as far as the hub is
+concerned. Payments name no currency: they are in the studio's (`GET /studio/me`, asked once).
+
+Táve announces new jobs, contacts and payments through REST Hooks, which the hub subscribes
+(and renews) as a push channel once PUBLIC_URL tells it where Táve can reach it.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from integrations.adapters.base import ExternalRecord
 from integrations.adapters.rest import RestAdapter, parse_timestamp
+from integrations.errors import ProviderError
 from integrations.specs import ResourceSpec
 
 # our datetime field -> Táve's local date and time fields
@@ -31,7 +37,45 @@ def local_date_and_time(value: Any, zone: str | None) -> tuple[str | None, str |
     return moment.date().isoformat(), moment.strftime("%H:%M:%S")
 
 
+HIDEABLE = frozenset({"event", "payment"})
+# REST Hooks do not expire; the hub subscribes again this often (integrations.sync.channels
+# opens the new ones before it deletes the old), so a hook deleted in Táve comes back.
+RESUBSCRIBE_EVERY = dt.timedelta(days=30)
+
+
 class TaveAdapter(RestAdapter):
+    _currency: str | None = None
+
+    def studio_currency(self) -> str:
+        """The studio's currency code, asked once per adapter."""
+        if self._currency is None:
+            studio = self.call("GET", self.spec.verification.request.path).json()
+            self._currency = str((studio or {}).get("currencyCode") or "").upper()
+        return self._currency
+
+    # -- REST Hooks, as a push channel -------------------------------------------------------
+
+    def watch(self, address: str, token: str) -> dict[str, Any]:
+        """Subscribe a REST Hook for each event the hub takes. Táve cannot send a header, so
+        the event and the connection's secret ride in the URL (`?event=...&key=...`)."""
+        hooks = {}
+        for event in sorted(self.spec.webhook_events):
+            url = f"{address}?{urlencode({'event': event, 'key': token})}"
+            hook = self.call("POST", "/rest-hook", json={"event": event, "url": url}).json()
+            hooks[event] = hook["id"]
+        expires = dt.datetime.now(dt.UTC) + RESUBSCRIBE_EVERY
+        return {"hooks": hooks, "expires_at": int(expires.timestamp())}
+
+    def stop_watch(self, channel: dict[str, Any]) -> None:
+        for hook_id in channel.get("hooks", {}).values():
+            try:
+                self.call("DELETE", f"/rest-hook/{quote(str(hook_id), safe='')}")
+            except ProviderError as error:
+                if not error.gone:
+                    raise  # deleted in Táve already is done
+
+    # -- records -------------------------------------------------------------------------------
+
     def their_fields(self, resource: ResourceSpec, fields: dict[str, Any]) -> dict[str, Any]:
         theirs = super().their_fields(resource, fields)
         if resource.name != "event":
@@ -48,6 +92,8 @@ class TaveAdapter(RestAdapter):
 
     def to_record(self, resource: ResourceSpec, item: dict[str, Any]) -> ExternalRecord:
         record = super().to_record(resource, item)
-        if resource.name == "event" and item.get("hidden"):
+        if resource.name in HIDEABLE and item.get("hidden"):
             record.deleted = True
+        if resource.name == "payment":
+            record.fields["currency"] = self.studio_currency()
         return record
