@@ -49,8 +49,10 @@ GOOGLE_CLIENT = {
 
 def seed_tave(emulator, hub_url: str) -> dict[str, Any]:
     """Lumen Photography's studio: the demo wedding's job on its day (the hub links it by that
-    day, and pulls its golden-hour portraits session into the timeline), and two others."""
+    day, and pulls its golden-hour portraits session into the timeline, and its retainer paid
+    and balance scheduled into the wedding's budget), and two others."""
     emulator.add_api_key(TAVE_KEY)
+    emulator.edit_studio(currencyCode="GBP")
     day = demo_wedding_date().isoformat()
     for name, date, guests in [
         ("Ana Ferreira & Ben Carter", day, 120),
@@ -69,6 +71,8 @@ def seed_tave(emulator, hub_url: str) -> dict[str, Any]:
                 timezoneName=DEMO_ZONE,
                 location={"address": {"streetAddress": "The Orchard, Hartwell Manor"}},
             )
+            emulator.add_payment(jobId=job["id"], amount=150000, memo="Retainer")
+            emulator.add_payment(jobId=job["id"], amount=250000, status="future", memo="Balance")
     return {"credentials": {"api_key": TAVE_KEY}}
 
 

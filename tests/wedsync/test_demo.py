@@ -50,7 +50,8 @@ def test_the_sandbox_studios_tave_job_links_to_the_demo_wedding_with_its_portrai
     monkeypatch, settings
 ):
     """`make run`'s Táve sandbox holds the demo wedding's job on its day: a pull links it and
-    brings the photographer's golden-hour session into the timeline at 19:00 in London."""
+    brings the photographer's golden-hour session into the timeline at 19:00 in London, and
+    the retainer paid and the balance scheduled into the wedding's budget."""
     from integrations.emulators.sandbox import seed_tave
     from integrations.providers.photography.tave.emulator import TaveEmulator
     from integrations.sync import pull
@@ -68,3 +69,7 @@ def test_the_sandbox_studios_tave_job_links_to_the_demo_wedding_with_its_portrai
     assert portraits.starts_at.astimezone(wedding.zone).strftime("%H:%M") == "19:00"
     assert portraits.location == "The Orchard, Hartwell Manor"
     assert wedding.timeline.count() == 9
+    from payments.services import budget
+
+    [total] = budget(wedding)["totals"]
+    assert (total["currency"], total["paid"], total["due"]) == ("GBP", 1500, 2500)
