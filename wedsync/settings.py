@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "integrations",
     "conflicts",
     "payments",
+    "calendars",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,8 @@ urlpatterns = [
     path("api/integrations/", include("integrations.api.urls")),
     path("api/integrations/", include("conflicts.urls")),
     path("api/", include("payments.urls")),
+    path("api/", include("calendars.urls")),
+    path("calendars/", include("calendars.feed_urls")),
     path("api/", include("wedsync.api.urls")),
     path("api/auth/", include("rest_framework.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
