@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
@@ -87,7 +88,9 @@ class CalendarConflictsView(APIView):
     """The same vendor booked at overlapping times in different weddings."""
 
     @extend_schema(
-        summary="Double bookings of your organizations across weddings", tags=["conflicts"]
+        summary="Double bookings of your organizations across weddings",
+        responses=OpenApiTypes.OBJECT,
+        tags=["conflicts"],
     )
     def get(self, request):
         organizations = access.organizations_of(request.user)

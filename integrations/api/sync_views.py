@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -114,7 +115,9 @@ def sync_one(connection: Connection) -> dict:
 
 class WeddingStatusView(APIView):
     @extend_schema(
-        summary="A wedding's integrations: connections, flows, backlog, last sync", tags=["sync"]
+        summary="A wedding's integrations: connections, flows, backlog, last sync",
+        responses=OpenApiTypes.OBJECT,
+        tags=["sync"],
     )
     def get(self, request, wedding_id):
         wedding = visible_wedding(request, wedding_id)
