@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "conflicts",
     "payments",
     "calendars",
+    "messaging",
 ]
 
 MIDDLEWARE = [

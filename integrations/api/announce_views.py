@@ -10,6 +10,8 @@ from rest_framework.views import APIView
 
 from integrations.api.sync_views import visible_wedding
 from integrations.sync.announce import announce
+from integrations.sync.outbox import sending_states
+from messaging.services import history
 
 
 class AnnouncementRequest(serializers.Serializer):
@@ -27,7 +29,42 @@ class Destination(serializers.Serializer):
     reason = serializers.CharField(required=False)
 
 
+class DeliveryState(serializers.Serializer):
+    organization = serializers.CharField()
+    provider = serializers.CharField()
+    destination = serializers.CharField()
+    status = serializers.CharField(help_text="pending, sent, failed (the outbox's)")
+    sent_at = serializers.DateTimeField(allow_null=True, required=False)
+    last_error = serializers.CharField(allow_blank=True, required=False)
+    next_attempt_at = serializers.DateTimeField(allow_null=True, required=False)
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    reply = serializers.CharField(allow_blank=True)
+
+
+class AnnouncementState(serializers.Serializer):
+    id = serializers.UUIDField()
+    text = serializers.CharField()
+    emergency = serializers.BooleanField()
+    author = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    deliveries = DeliveryState(many=True)
+
+
 class AnnounceView(APIView):
+    @extend_schema(
+        summary="A wedding's announcements, and where each copy stands",
+        description=(
+            "The latest 50, newest first: each delivery's sending state (pending, sent, failed "
+            "with its reason) and whether the number it went to answered (a text back within "
+            "two days acknowledges the latest announcement it got)."
+        ),
+        responses=AnnouncementState(many=True),
+        tags=["sync"],
+    )
+    def get(self, request, wedding_id):
+        wedding = visible_wedding(request, wedding_id)
+        return Response(AnnouncementState(history(wedding, sending_states), many=True).data)
+
     @extend_schema(
         summary="Tell everyone on a wedding, through their own channels",
         description=(

@@ -7,7 +7,8 @@ Slack's `channel`, a list of numbers in `notify` for texts), as outbox rows push
 change: in the background, on the wedding day's priority queue, behind a paused connection or an
 open circuit, with retries (a text is not sent twice on an unclear failure). Each destination is
 its own record, so none is folded into another. The announcement itself is logged on the wedding
-and heard on its socket.
+and heard on its socket, and kept with its deliveries (messaging.services): the coordinator sees
+each one's state, and a text back from a number it went to acknowledges it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from integrations.inserts import insert_each
 from integrations.models import Connection, IntegrationEvent, OutboundChange
 from integrations.sync.outbox import candidates, takes_pushes
 from integrations.sync.people import digits
+from messaging.services import record_announcement
 from wedsync.changes import record_change
 from wedsync.live import EventType
 from wedsync.models import Wedding
@@ -66,7 +68,7 @@ def announce(wedding: Wedding, text: str, *, emergency: bool, author: str) -> An
         for c in candidates(wedding.pk).select_related("organization")
         if c.provider in DESTINATIONS and takes_pushes(c.provider, "message")
     ]
-    rows = []
+    rows, kept = [], []
     for connection in sorted(connections, key=lambda c: (c.organization.name, c.provider)):
         where = {
             "connection": str(connection.pk),
@@ -82,17 +84,27 @@ def announce(wedding: Wedding, text: str, *, emergency: bool, author: str) -> An
             continue
         for target in targets:
             _, field_name = DESTINATIONS[connection.provider]
+            message_id = uuid.uuid5(announcement.id, f"{connection.pk}:{target}")
             rows.append(
                 {
                     "connection": connection.pk,
                     "wedding": wedding.pk,
                     "kind": "message",
-                    "object_id": uuid.uuid5(announcement.id, f"{connection.pk}:{target}"),
+                    "object_id": message_id,
                     "action": OutboundChange.Action.CREATE,
                     "fields": {"text": text, field_name: target},
                 }
             )
             announcement.deliveries.append({**where, "to": target})
+            kept.append(
+                {
+                    "organization_id": connection.organization_id,
+                    "provider": connection.provider,
+                    "connection_id": connection.pk,
+                    "destination": target,
+                    "message_id": message_id,
+                }
+            )
     event_type = EventType.EMERGENCY_NOTIFICATION if emergency else EventType.COMMUNICATION_SENT
     data = {
         "announcement": str(announcement.id),
@@ -102,6 +114,14 @@ def announce(wedding: Wedding, text: str, *, emergency: bool, author: str) -> An
     }
     with transaction.atomic():
         insert_each(OutboundChange, rows)
+        record_announcement(
+            announcement_id=announcement.id,
+            wedding=wedding,
+            text=text,
+            emergency=emergency,
+            author=author,
+            deliveries=kept,
+        )
         record_change(wedding.pk, event_type, data)
         IntegrationEvent.objects.create(
             wedding=wedding,

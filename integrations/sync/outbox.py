@@ -219,3 +219,12 @@ def enqueue(
         queue = push_queue_of(wedding) if wedding is not None else None
         transaction.on_commit(lambda: queue_pushes(targets, wedding_id, queue=queue), robust=True)
     return rows
+
+
+def sending_states(message_ids: list) -> dict:
+    """Where each pushed message stands: {object id: {status, sent_at, last_error,
+    next_attempt_at}} (messaging.services.history's view of the outbox)."""
+    rows = OutboundChange.objects.filter(kind="message", object_id__in=message_ids).values(
+        "object_id", "status", "sent_at", "last_error", "next_attempt_at"
+    )
+    return {row.pop("object_id"): row for row in rows}

@@ -24,6 +24,7 @@ class EventType(models.TextChoices):
     DOCUMENT_SHARED = "document_shared"
     CALENDAR_EVENT_CREATED = "calendar_event_created"
     EMERGENCY_NOTIFICATION = "emergency_notification"
+    ANNOUNCEMENT_ACKNOWLEDGED = "announcement_acknowledged"
     # Integration plumbing.
     SYNC_PUSH_SUCCEEDED = "sync_push_succeeded"
     SYNC_PUSH_FAILED = "sync_push_failed"

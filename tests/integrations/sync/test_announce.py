@@ -164,3 +164,77 @@ def test_a_twilio_number_without_its_sending_number_set_is_skipped(team, client_
         "no from_number set on the connection"
     ]
     assert not OutboundChange.objects.exists()
+
+
+def test_the_coordinator_sees_where_each_copy_stands_and_who_answered(
+    team, systems, client_for, django_capture_on_commit_callbacks
+):
+    """The history of a wedding's announcements: each copy's state, and a text back from the
+    venue's on-call phone acknowledging it (kept, logged, heard)."""
+    import datetime as dt
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from integrations.adapters.base import ExternalRecord
+    from integrations.models import Connection
+    from integrations.sync.apply import apply_record
+    from integrations.sync.records import store_record
+
+    _, _, twilio = systems
+    api = client_for(team.coordinator)
+    url = f"/api/integrations/wedding/{team.wedding.pk}/announce/"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(url, {"text": STORM, "emergency": True}, format="json").status_code == 202
+    twilio.wait_for_deliveries()
+
+    [announcement] = api.get(url).json()
+    assert (announcement["text"], announcement["emergency"]) == (STORM, True)
+    states = {d["destination"]: d for d in announcement["deliveries"]}
+    assert len(states) == 3 and {d["status"] for d in states.values()} == {"sent"}
+    assert states["+447700900111"]["organization"] == "Hartwell Manor"
+
+    venue_number = Connection.objects.get(provider="twilio")
+
+    def text_back(sid: str, text: str) -> str:
+        reply = ExternalRecord(
+            resource="messages",
+            kind="message",
+            external_id=sid,
+            fields={
+                "text": text,
+                "from": "+44 7700 900111",
+                "to": twilio.phone_number,
+                "direction": "inbound",
+            },
+            modified=timezone.now() + dt.timedelta(seconds=5),
+        )
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            _, link = store_record(venue_number, reply)
+            return apply_record(venue_number, link, reply)
+
+    assert text_back("SM-reply-1", "On it: chairs moving now").startswith("acknowledged")
+    assert not text_back("SM-reply-2", "Done!").startswith("acknowledged")  # answered already
+
+    states = {d["destination"]: d for d in api.get(url).json()[0]["deliveries"]}
+    answered = states["+447700900111"]
+    assert answered["acknowledged_at"] and answered["reply"] == "On it: chairs moving now"
+    assert states["+447700900222"]["acknowledged_at"] is None
+    assert IntegrationEvent.objects.filter(
+        wedding=team.wedding, summary__contains="answered the announcement"
+    ).exists()
+    assert client_for(team.outsider).get(url).status_code == 404
+
+
+def test_the_console_lists_announcements_with_how_many_were_answered(
+    team, systems, client_for, admin_client
+):
+    from messaging.models import Announcement
+
+    url = f"/api/integrations/wedding/{team.wedding.pk}/announce/"
+    client_for(team.coordinator).post(url, {"text": STORM}, format="json")
+    page = admin_client.get("/admin/messaging/announcement/")
+    assert page.status_code == 200 and "0 of 3" in page.content.decode()
+    announcement = Announcement.objects.get()
+    detail = admin_client.get(f"/admin/messaging/announcement/{announcement.pk}/change/")
+    assert detail.status_code == 200 and "+447700900222" in detail.content.decode()
