@@ -1,4 +1,4 @@
-"""The link form, built from a provider spec's credential fields."""
+"""The link form, built from a provider spec's credential fields; a connection's settings."""
 
 from __future__ import annotations
 
@@ -51,3 +51,32 @@ def char_field(
         required=required,
         strip=True,
     )
+
+
+class NewWeddingsForm(forms.Form):
+    """Whether the vendor's new inquiries become weddings here (integrations.sync.new_weddings)."""
+
+    create_weddings = forms.BooleanField(
+        required=False,
+        label="Make a wedding here from each new inquiry",
+        help_text="A new job or project on a day with no wedding of yours becomes one, with "
+        "you as its lead. Leave off if your planners add the weddings you work on.",
+    )
+
+    def save(self, connection) -> None:
+        config = dict(connection.config or {})
+        if self.cleaned_data["create_weddings"]:
+            config["create_weddings"] = True
+        else:
+            config.pop("create_weddings", None)
+        connection.config = config
+        connection.save(update_fields=["config", "updated_at"])
+
+
+def makes_weddings(connection) -> bool:
+    """The provider's records include weddings (a CRM's jobs or projects)."""
+    try:
+        resources = connection.spec.resources.values()
+    except LookupError:
+        return False
+    return any(resource.maps_to == "wedding" for resource in resources)

@@ -10,6 +10,11 @@ urlpatterns = [
     path("oauth/callback/", views.oauth_callback, name="oauth-callback"),
     path("connections/<uuid:pk>/", views.connection_detail, name="connection"),
     path(
+        "connections/<uuid:pk>/new-weddings/",
+        views.connection_new_weddings,
+        name="connection-new-weddings",
+    ),
+    path(
         "connections/<uuid:pk>/announcements/",
         views.connection_announcements,
         name="connection-announcements",

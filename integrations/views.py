@@ -17,7 +17,7 @@ from wedsync import access
 from . import oauth, services
 from .announce_settings import AnnouncementSettingsForm, takes_announcements
 from .errors import ProviderError, vendor_message
-from .forms import LinkForm
+from .forms import LinkForm, NewWeddingsForm, makes_weddings
 from .models import Connection
 from .registry import all_providers, get_provider
 from .webhooks.addresses import takes_webhooks, webhook_address
@@ -183,13 +183,18 @@ def connection_page(
         ("disconnect", "Disconnect"),
     ]
     webhook_url = webhook_address(connection, request) if takes_webhooks(connection) else None
-    managing = access.organizations_of(request.user, managing=True)
-    if (
-        announce_form is None
-        and takes_announcements(connection)
-        and managing.filter(pk=connection.organization_id).exists()
-    ):
+    manages = (
+        access.organizations_of(request.user, managing=True)
+        .filter(pk=connection.organization_id)
+        .exists()
+    )
+    if announce_form is None and takes_announcements(connection) and manages:
         announce_form = AnnouncementSettingsForm(connection=connection)
+    weddings_form = None
+    if makes_weddings(connection) and manages:
+        weddings_form = NewWeddingsForm(
+            initial={"create_weddings": bool(connection.config.get("create_weddings"))}
+        )
     return render(
         request,
         "integrations/connection.html",
@@ -198,9 +203,25 @@ def connection_page(
             "actions": actions,
             "webhook_url": webhook_url,
             "announce_form": announce_form,
+            "weddings_form": weddings_form,
         },
         status=status,
     )
+
+
+@login_required
+@require_POST
+def connection_new_weddings(request: HttpRequest, pk) -> HttpResponse:
+    """Whether the vendor's new inquiries become weddings here."""
+    connection = _connection_for(request, pk, managing=True)
+    if not makes_weddings(connection):
+        raise Http404(f"{connection.provider_name} holds no weddings")
+    form = NewWeddingsForm(request.POST)
+    form.is_valid()  # a checkbox: always valid
+    form.save(connection)
+    state = "become" if form.cleaned_data["create_weddings"] else "no longer become"
+    messages.success(request, f"New inquiries in {connection.provider_name} {state} weddings.")
+    return redirect("integrations:connection", pk=connection.pk)
 
 
 @login_required

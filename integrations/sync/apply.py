@@ -17,6 +17,7 @@ from integrations.adapters.rest import parse_timestamp
 from integrations.models import Connection, IntegrationEvent, RecordLink
 from integrations.sync.eventlog import log
 from integrations.sync.messages import apply_message
+from integrations.sync.new_weddings import creates_weddings, wedding_from
 from integrations.sync.parents import parent_wedding
 from integrations.sync.payments import apply_payment
 from integrations.sync.people import contact_named
@@ -215,6 +216,15 @@ def apply_wedding(connection: Connection, link: RecordLink, record: ExternalReco
         if link.object_id
         else wedding_for(connection, record)
     )
+    if wedding is None and not record.deleted and creates_weddings(connection):
+        day = record_day(record)
+        weddings = Wedding.objects.filter(participants__organization_id=connection.organization_id)
+        if day and not weddings.filter(date=day).exists():  # none, not two to choose from
+            wedding = wedding_from(connection, record, day)
+            if wedding is not None:
+                link.object_id = wedding.pk
+                link.save(update_fields=["object_id", "updated_at"])
+                return f"created the wedding {wedding.pk}"
     if wedding is None or record.deleted:
         return "not applied: no wedding is mapped to this connection"
     if link.object_id != wedding.pk:  # linked even when nothing changes: our changes reach it
