@@ -47,12 +47,7 @@ def wedding_from(
         guest_count=_count(record.fields.get("guest_count")),
         status=STAGES.get(str(record.fields.get("stage") or "").lower(), Wedding.Status.INQUIRY),
     )
-    WeddingParticipant.objects.create(
-        wedding=wedding,
-        organization=organization,
-        part=WeddingParticipant.part_for(organization),
-        is_lead=True,
-    )
+    WeddingParticipant.lead(wedding, organization)
     return wedding
 
 

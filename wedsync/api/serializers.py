@@ -121,12 +121,7 @@ class WeddingSerializer(serializers.ModelSerializer):
     def create(self, validated_data):
         organization = validated_data.pop("organization")
         wedding = super().create(validated_data)
-        WeddingParticipant.objects.create(
-            wedding=wedding,
-            organization=organization,
-            part=WeddingParticipant.part_for(organization),
-            is_lead=True,
-        )
+        WeddingParticipant.lead(wedding, organization)
         return wedding
 
 

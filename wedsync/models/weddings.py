@@ -116,3 +116,13 @@ class WeddingParticipant(models.Model):
         """The usual part an organization of this kind plays."""
         kind = organization.kind
         return kind if kind in WeddingParticipant.Part.values else WeddingParticipant.Part.OTHER
+
+    @classmethod
+    def lead(cls, wedding: "Wedding", organization: Organization) -> "WeddingParticipant":
+        """The organization that made the wedding takes part in it as its lead."""
+        return cls.objects.create(
+            wedding=wedding,
+            organization=organization,
+            part=cls.part_for(organization),
+            is_lead=True,
+        )
