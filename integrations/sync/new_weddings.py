@@ -5,7 +5,8 @@ Opt-in per connection (`config.create_weddings`, a switch on the connection's pa
 that also works with planners would otherwise make a second wedding of one a planner already
 keeps. A record of a wedding (a Táve job, a bridge's project) that names its day and finds no
 wedding of the organization becomes one, the organization its lead, in the organization's time
-zone; the vendor's stage says whether it is an inquiry or booked.
+zone; the vendor's stage says whether it is an inquiry or booked; the couple the vendor's
+system names (Táve's job clients) become its contacts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import datetime as dt
 
 from integrations.adapters.base import ExternalRecord
 from integrations.models import Connection
-from wedsync.models import Wedding, WeddingParticipant
+from integrations.sync.people import digits
+from wedsync.models import Contact, Wedding, WeddingParticipant
 
 # A vendor's stage (Táve's lead|booked|fulfillment|completed; a bridge's own words) as ours.
 STAGES = {
@@ -48,7 +50,30 @@ def wedding_from(
         status=STAGES.get(str(record.fields.get("stage") or "").lower(), Wedding.Status.INQUIRY),
     )
     WeddingParticipant.lead(wedding, organization)
+    add_clients(connection, record, wedding)
     return wedding
+
+
+def add_clients(connection: Connection, record: ExternalRecord, wedding: Wedding) -> None:
+    """The couple, as the vendor's system knows them (Táve's job clients), as the wedding's
+    contacts. A failure to read them fails the whole record's processing, which is retried:
+    a wedding is not left without the people it is for."""
+    from integrations.services import adapter_for
+
+    adapter = adapter_for(connection)
+    if not hasattr(adapter, "clients_of"):
+        return
+    for person in adapter.clients_of(record):
+        if not person["name"]:
+            continue
+        phone = f"+{digits(person['phone'])}" if 7 <= len(digits(person["phone"])) <= 15 else ""
+        Contact.objects.create(
+            wedding=wedding,
+            name=person["name"][:200],
+            role=Contact.Role.COUPLE,
+            email=person["email"] if "@" in person["email"] else "",
+            phone=phone,
+        )
 
 
 def _count(value) -> int:

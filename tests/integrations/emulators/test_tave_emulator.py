@@ -1053,3 +1053,21 @@ def test_deleting_a_job_deletes_its_payments(tave):
 
     assert tave.get(f"/payment/{deposit['id']}").status_code == 404
     assert tave.emu.payments() == [kept]
+
+
+def test_job_contacts_list_by_job_or_contact(tave):
+    job, other = tave.emu.add_job(name="Ana & Ben"), tave.emu.add_job(name="Other")
+    ana = tave.emu.add_contact(firstName="Ana")
+    pat = tave.emu.add_contact(firstName="Pat")
+    client = tave.emu.link_contact(job["id"], ana["id"], client=True)
+    helper = tave.emu.link_contact(job["id"], pat["id"])
+    elsewhere = tave.emu.link_contact(other["id"], ana["id"], client=True)
+
+    of_job = tave.get("/job-contact", params={"jobId": job["id"]}).json()
+    assert of_job["type"] == "jobcontact-collection"
+    assert [(link["id"], link["client"]) for link in of_job["items"]] == sorted(
+        [(client["id"], True), (helper["id"], False)]
+    )
+    of_ana = tave.get("/job-contact", params={"contactId": ana["id"]}).json()
+    assert sorted(link["id"] for link in of_ana["items"]) == sorted([client["id"], elsewhere["id"]])
+    assert list(tave.get("/job-contact", params={"jobId": "NOPE"}).json()["detail"]) == ["jobId"]

@@ -1,8 +1,8 @@
 """The seed's "new wedding inquiry in Táve -> created in WedSync": a studio that switched it on
 on its connection's page gets a wedding here for each new job on a day it has none (over HTTP
-against the Táve emulator), once, with the job's couple, day, guests and stage; a day that is
-already taken, or a studio that left it off, gets none. A planner's HoneyBook project through
-the bridge does the same."""
+against the Táve emulator), once, with the job's couple (its clients, as contacts), day, guests
+and stage; a day that is already taken, or a studio that left it off, gets none. A planner's
+HoneyBook project through the bridge does the same."""
 
 from __future__ import annotations
 
@@ -46,6 +46,15 @@ def test_a_new_job_becomes_a_wedding_once_when_the_studio_asked_for_it(tave, stu
     assert response.status_code == 302
     connection.refresh_from_db()
     inquiry = tave.add_job(name="Inês & Rui", eventDate="2027-09-04", guestCount=80, stage="lead")
+    ines = tave.add_contact(
+        firstName="Inês",
+        lastName="Costa",
+        email="ines@example.com",
+        cellPhone={"e164": "+351912345678"},
+    )
+    tave.link_contact(inquiry["id"], ines["id"], client=True)
+    planner = tave.add_contact(firstName="Pat", lastName="Planner", email="pat@example.com")
+    tave.link_contact(inquiry["id"], planner["id"], client=False)  # not the couple
     booked = tave.add_job(name="Sara & Tom", eventDate="2027-10-09", guestCount=120)
     tave.edit_job(booked["id"], stage="booked")
     taken = OrganizationFactory(name="Elsewhere")  # a wedding of another organization that day
@@ -70,6 +79,13 @@ def test_a_new_job_becomes_a_wedding_once_when_the_studio_asked_for_it(tave, stu
         "Europe/Lisbon",
     )
     assert first.participants.get().is_lead
+    [couple] = first.contacts.all()
+    assert (couple.name, couple.role, couple.email, couple.phone) == (
+        "Inês Costa",
+        "couple",
+        "ines@example.com",
+        "+351912345678",
+    )
     link = RecordLink.objects.get(connection=connection, external_id=inquiry["id"])
     assert link.object_id == first.pk
     assert client.get(f"/api/weddings/{first.pk}/").status_code == 200  # the studio's own

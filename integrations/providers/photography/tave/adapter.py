@@ -74,6 +74,32 @@ class TaveAdapter(RestAdapter):
                 if not error.gone:
                     raise  # deleted in Táve already is done
 
+    # -- the couple of a job ---------------------------------------------------------------------
+
+    def clients_of(self, record: ExternalRecord) -> list[dict[str, str]]:
+        """A job's clients (its job contacts marked `client`), as {name, email, phone}: who a
+        wedding made from a new job is for. A call for the links and one per client."""
+        if record.resource != "job":
+            return []
+        people = []
+        for page in self.pages("/job-contact", {"jobId": record.external_id}):
+            for link in page:
+                if not link.get("client") or link.get("hidden"):
+                    continue
+                path = f"/address-book/{quote(str(link['contactId']), safe='')}"
+                person = self.call("GET", path).json()
+                name = " ".join(
+                    part for part in (person.get("firstName"), person.get("lastName")) if part
+                )
+                people.append(
+                    {
+                        "name": name or str(person.get("name") or ""),
+                        "email": str(person.get("email") or ""),
+                        "phone": str(((person.get("cellPhone") or {}).get("e164")) or ""),
+                    }
+                )
+        return people
+
     # -- records -------------------------------------------------------------------------------
 
     def their_fields(self, resource: ResourceSpec, fields: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,8 @@ What the emulator serves:
 * `GET/POST /job`, `GET/PUT/DELETE /job/{id}`: list filters `includeClosed` (default false) and
   `externalMappingId`, every documented `sortBy` value (`<field>[ asc|desc]`, default `id`).
 * `GET/POST /address-book`, `GET/PUT/DELETE /address-book/{id}`: filters `email`, `includeHidden`.
-* `POST /job-contact` (links a contact to a job).
+* `GET/POST /job-contact` (links a contact to a job; the list filters `jobId`, `contactId` and
+  `includeHidden`, sorts by `id|modified|created`, type `jobcontact-collection`).
 * `GET/POST /event`, `GET/PUT/DELETE /event/{id}`: list filters `includeHidden` (default false),
   `externalMappingId` and `jobId`; `sortBy` `id|modified|created|name[ asc|desc]`. The server
   computes `startUtc`/`endUtc` (`2020-06-17T13:06:22+00:00`) from `startDate`+`startTime`
@@ -476,6 +477,7 @@ JOB_CONTACT_FIELDS = {
     "jobRoles": Field(_list_of(_ulid)),
 }
 HOOK_SORT_FIELDS = frozenset({"id", "modified", "created"})
+JOB_CONTACT_SORT_FIELDS = HOOK_SORT_FIELDS
 _ADDRESS_LIMITS = {
     "streetAddress": 512,
     "village": 255,
@@ -740,6 +742,7 @@ class TaveEmulator(Emulator):
             ("/address-book/<id>", "PUT", "update_contact"),
             ("/address-book/<id>", "DELETE", "delete_contact"),
             ("/job-contact", "POST", "create_job_contact"),
+            ("/job-contact", "GET", "list_job_contacts"),
             ("/event", "GET", "list_events"),
             ("/event", "POST", "create_event"),
             ("/event/<id>", "GET", "get_event"),
@@ -1075,6 +1078,24 @@ class TaveEmulator(Emulator):
     @api(write=True)
     def create_job_contact(self, request: Request) -> Response:
         return self.json(self._insert_job_contact(_body_object(request)), status=201)
+
+    @api()
+    def list_job_contacts(self, request: Request) -> Response:
+        errors: dict[str, str] = {}
+        include_hidden = _query_bool(request, "includeHidden", errors)
+        wanted = {name: request.args.get(name) for name in ("jobId", "contactId")}
+        for name, value in wanted.items():
+            if value is not None and _ulid(value):
+                errors[name] = "Must be a lowercase ULID."
+        links = [
+            link
+            for link in self._job_contacts.values()
+            if (include_hidden or not link["hidden"])
+            and all(value is None or link[name] == value for name, value in wanted.items())
+        ]
+        return self._collection(
+            request, "job-contact", links, JOB_CONTACT_SORT_FIELDS, errors, type_prefix="jobcontact"
+        )
 
     # -- endpoints: events -----------------------------------------------------------------------
 
