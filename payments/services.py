@@ -16,6 +16,8 @@ from .amounts import major_units
 from .models import Payment
 from .states import state_of
 
+LARGEST = Decimal(10) ** 12  # what the budget's columns hold; a larger amount is not a payment
+
 
 @dataclass(frozen=True)
 class BudgetMove:
@@ -41,14 +43,14 @@ def record_payment(
     fields: dict[str, Any],
 ) -> BudgetMove | None:
     """Create or update the payment from the provider's normalized fields (amount, currency,
-    status, amount_refunded, description); None when it names no amount or currency. Runs in
-    the caller's transaction, the row locked."""
+    status, amount_refunded, description); None when it names no amount (or a negative or
+    absurd one) or no currency. Runs in the caller's transaction, the row locked."""
     currency = str(fields.get("currency") or "").upper()[:3]
     amount = major_units(fields.get("amount"), currency)
-    if amount is None or len(currency) != 3:
+    if amount is None or not 0 <= amount < LARGEST or len(currency) != 3:
         return None
     state = state_of(fields.get("status"))
-    refunded = major_units(fields.get("amount_refunded"), currency) or Decimal(0)
+    refunded = max(major_units(fields.get("amount_refunded"), currency) or Decimal(0), Decimal(0))
     if state == Payment.State.REFUNDED and not refunded and _fully_refunded(fields):
         refunded = amount  # PayPal's REFUNDED names no amount: all of it
     if refunded and state == Payment.State.PAID and refunded >= amount:

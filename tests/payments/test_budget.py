@@ -61,6 +61,8 @@ def test_currencies_are_kept_apart_and_whole_yen_stay_whole(team, vendor):
     report(team, vendor, "c", amount=9900, currency="usd", status="declined")
     assert report(team, vendor, "d", amount=None, currency="usd", status="paid") is None
     assert report(team, vendor, "e", amount=100, currency="", status="paid") is None
+    assert report(team, vendor, "f", amount="-5.00", currency="usd", status="paid") is None
+    assert report(team, vendor, "g", amount="1e20", currency="usd", status="paid") is None
     from payments.services import budget
 
     totals = {t["currency"]: t for t in budget(team.wedding)["totals"]}
