@@ -1071,3 +1071,262 @@ def test_job_contacts_list_by_job_or_contact(tave):
     of_ana = tave.get("/job-contact", params={"contactId": ana["id"]}).json()
     assert sorted(link["id"] for link in of_ana["items"]) == sorted([client["id"], elsewhere["id"]])
     assert list(tave.get("/job-contact", params={"jobId": "NOPE"}).json()["detail"]) == ["jobId"]
+
+
+# -- galleries --------------------------------------------------------------------------------
+
+CLIENT_URL = "https://ana-and-ben.pic-time.example/gallery"
+ADMIN_URL = "https://admin.pic-time.example/galleries/42"
+
+
+def gallery_body(**fields: Any) -> dict[str, Any]:
+    return {"name": "Ana & Ben", "clientUrl": CLIENT_URL, "adminUrl": ADMIN_URL, **fields}
+
+
+def test_gallery_create_read_update_delete_with_defaults(tave):
+    job = tave.emu.add_job(name="Ana & Ben")
+    event = tave.emu.add_event(name="Ceremony", jobId=job["id"])
+
+    created = tave.post("/gallery", gallery_body(jobId=job["id"]))
+
+    assert created.status_code == 201
+    gallery = created.json()
+    assert ULID_RE.match(gallery["id"])
+    assert TIMESTAMP_RE.match(gallery["created"])
+    assert gallery["created"] == gallery["modified"]
+    assert gallery["links"]["self"]["href"] == f"{tave.emu.api_url}/gallery/{gallery['id']}"
+    assert {
+        k: v for k, v in gallery.items() if k not in ("id", "created", "modified", "links")
+    } == {
+        "hidden": False,
+        "externalMappings": [],
+        "name": "Ana & Ben",
+        "clientUrl": CLIENT_URL,
+        "adminUrl": ADMIN_URL,
+        "jobId": job["id"],
+        "eventId": None,
+        "remoteId": None,
+        "remoteCreated": None,
+        "status": "active",
+        "coverPhoto": None,
+        "public": False,
+        "requiresPassword": True,
+        "password": None,
+        "category": None,
+        "releaseDate": None,
+        "eventDate": None,
+        "expirationDate": None,
+        "orderDueDate": None,
+        "orderCount": 0,
+        "photoCount": 0,
+        "visitorCount": 0,
+        "headline": None,
+        "slug": None,
+    }
+    assert tave.get(f"/gallery/{gallery['id']}").json() == gallery
+    assert tave.emu.galleries(job["id"]) == [gallery]
+
+    cover = {"remoteUrl": "https://cdn.example/cover.jpg", "focalPointX": 40.5, "focalPointY": 60}
+    full = tave.put(
+        f"/gallery/{gallery['id']}",
+        {
+            **gallery,  # a fetched document PUT back: its read-only properties are ignored
+            "hidden": True,
+            "eventId": event["id"],
+            "status": "pre-release",
+            "releaseDate": "2027-07-01",
+            "photoCount": 512,
+            "coverPhoto": cover,
+            "slug": "Ana & Ben_2027",
+            "remoteId": "pt-42",
+            "remoteCreated": "2027-06-13T10:00:00-04:00",
+        },
+    )
+    assert full.status_code == 200
+    filled = full.json()
+    assert (filled["hidden"], filled["eventId"], filled["status"]) == (
+        False,
+        event["id"],
+        "pre-release",
+    )
+    assert (filled["releaseDate"], filled["photoCount"], filled["coverPhoto"]) == (
+        "2027-07-01",
+        512,
+        cover,
+    )
+    assert (filled["slug"], filled["remoteCreated"]) == ("anaben_2027", "2027-06-13T14:00:00+00:00")
+    assert filled["modified"] > gallery["modified"]
+    assert filled["created"] == gallery["created"]
+
+    # Full-document PUT: fields left out go back to their defaults.
+    reset = tave.put(f"/gallery/{gallery['id']}", gallery_body(name="Ana & Ben: the day")).json()
+    assert (reset["name"], reset["status"], reset["releaseDate"], reset["photoCount"]) == (
+        "Ana & Ben: the day",
+        "active",
+        None,
+        0,
+    )
+    assert (reset["jobId"], reset["eventId"], reset["coverPhoto"]) == (None, None, None)
+    assert reset["modified"] > filled["modified"]
+
+    deleted = tave.delete(f"/gallery/{gallery['id']}")
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    not_found = envelope(404, "Not Found", "The requested resource does not exist.")
+    for response in (
+        tave.get(f"/gallery/{gallery['id']}"),
+        tave.put(f"/gallery/{gallery['id']}", gallery_body()),
+        tave.delete(f"/gallery/{gallery['id']}"),
+    ):
+        assert (response.status_code, response.json()) == (404, not_found)
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (
+            {"status": "active"},
+            {
+                "name": "This field is required.",
+                "clientUrl": "This field is required.",
+                "adminUrl": "This field is required.",
+            },
+        ),
+        (gallery_body(name=None), {"name": "Must not be null."}),
+        (gallery_body(name=""), {"name": "Must be at least 1 characters."}),
+        (gallery_body(jobId=OTHER_JOB_TYPE), {"jobId": "No such record."}),
+        (gallery_body(eventId=OTHER_JOB_TYPE), {"eventId": "No such record."}),
+        (
+            gallery_body(status="published"),
+            {"status": "Must be one of pre-release, active, inactive, archived."},
+        ),
+        (gallery_body(clientUrl="ana-and-ben"), {"clientUrl": "Must be an absolute http(s) URL."}),
+        (gallery_body(photoCount=-1), {"photoCount": "Must be between 0 and 2147483647."}),
+        (
+            gallery_body(coverPhoto={"focalPointX": 10}),
+            {"coverPhoto": "remoteUrl is required (an absolute http(s) URL)."},
+        ),
+        (gallery_body(remoteId="pt-1"), {"remoteId": "Must be unique for the studio."}),
+        (gallery_body(downloads=3), {"downloads": "Not a property of Gallery."}),
+    ],
+    ids=[
+        "missing-required",
+        "null-name",
+        "empty-name",
+        "unknown-job",
+        "unknown-event",
+        "status",
+        "client-url",
+        "negative-count",
+        "cover-photo",
+        "duplicate-remote-id",
+        "unknown-property",
+    ],
+)
+def test_gallery_validation_errors_name_the_field(tave, body, detail):
+    taken = tave.emu.add_gallery(**gallery_body(name="Taken", remoteId="pt-1"))
+
+    response = tave.post("/gallery", body)
+
+    assert response.status_code == 400
+    assert response.json() == envelope(400, "Validation Error", detail, "validation-error")
+    assert tave.emu.galleries() == [taken]
+
+
+def test_read_only_key_cannot_write_galleries(tave):
+    gallery = tave.emu.add_gallery(**gallery_body())
+    reader = tave.emu.add_api_key(read_only=True)
+    forbidden = envelope(403, "Forbidden", "This API key is Read Only.")
+
+    writes = [
+        tave.post("/gallery", gallery_body(name="New"), key=reader),
+        tave.put(f"/gallery/{gallery['id']}", gallery_body(name="Renamed"), key=reader),
+        tave.delete(f"/gallery/{gallery['id']}", key=reader),
+    ]
+
+    assert [(w.status_code, w.json()) for w in writes] == [(403, forbidden)] * 3
+    assert tave.get(f"/gallery/{gallery['id']}", key=reader).json() == gallery
+
+
+def test_gallery_list_filters_sorts_and_paginates(tave):
+    wedding, other = tave.emu.add_job(name="Wedding"), tave.emu.add_job(name="Other")
+    ids = [
+        tave.emu.add_gallery(**gallery_body(name=f"Part {n:02}", jobId=wedding["id"]))["id"]
+        for n in range(23)
+    ]
+    mapping = {"id": "wedsync-7", "url": "https://hub.example/d/7"}
+    elsewhere = tave.emu.add_gallery(
+        **gallery_body(name="Engagement", jobId=other["id"], externalMappings=[mapping])
+    )
+    hidden = tave.emu.hide_gallery(tave.emu.add_gallery(**gallery_body(jobId=wedding["id"]))["id"])
+
+    pages = [
+        tave.get("/gallery", params={"jobId": wedding["id"], "page": n, "pageSize": 10}).json()
+        for n in (1, 2, 3)
+    ]
+
+    assert [p["type"] for p in pages] == ["gallery-collection"] * 3
+    assert [p["meta"] for p in pages] == [
+        {"currentPage": n, "totalPages": 3, "totalItems": 23, "rows": 10} for n in (1, 2, 3)
+    ]
+    assert [gallery["id"] for p in pages for gallery in p["items"]] == ids
+    every = tave.get("/gallery").json()  # default sortBy "name asc"
+    assert every["meta"] == {"currentPage": 1, "totalPages": 1, "totalItems": 24, "rows": 100}
+    assert [g["id"] for g in every["items"]] == [elsewhere["id"], *ids]
+    with_hidden = tave.get("/gallery", params={"jobId": wedding["id"], "includeHidden": "true"})
+    assert [g["id"] for g in with_hidden.json()["items"]] == [hidden["id"], *ids]
+    assert tave.get(f"/gallery/{hidden['id']}").json()["hidden"] is True
+    by_mapping = tave.get("/gallery", params={"externalMappingId": "wedsync-7"}).json()
+    assert [g["id"] for g in by_mapping["items"]] == [elsewhere["id"]]
+
+    edited = tave.emu.edit_gallery(ids[5], status="archived")
+    newest = tave.get("/gallery", params={"sortBy": "modified desc"}).json()["items"]
+    assert (newest[0]["id"], newest[0]["status"]) == (ids[5], "archived")
+    assert edited["modified"] > tave.emu.galleries()[0]["modified"]
+    for params in (
+        {"jobId": "WEDDING"},
+        {"pageSize": 9},
+        {"includeHidden": "maybe"},
+        {"sortBy": "photoCount"},
+    ):
+        assert list(tave.get("/gallery", params=params).json()["detail"]) == list(params)
+
+
+def test_edit_gallery_changes_only_the_named_fields_and_bumps_modified(tave):
+    job = tave.emu.add_job(name="Ana & Ben")
+    gallery = tave.emu.add_gallery(**gallery_body(jobId=job["id"], photoCount=300, public=True))
+
+    edited = tave.emu.edit_gallery(gallery["id"], status="inactive", visitorCount=12)
+
+    assert (edited["status"], edited["visitorCount"]) == ("inactive", 12)
+    assert (edited["photoCount"], edited["public"], edited["jobId"]) == (300, True, job["id"])
+    assert edited["modified"] > gallery["modified"]
+    assert edited["created"] == gallery["created"]
+    assert tave.get(f"/gallery/{gallery['id']}").json() == edited
+    again = tave.emu.edit_gallery(gallery["id"], headline="Our day")
+    assert again["modified"] > edited["modified"]
+    with pytest.raises(ValidationFailed) as failed:
+        tave.emu.edit_gallery(gallery["id"], status="gone")
+    assert list(failed.value.errors) == ["status"]
+    with pytest.raises(ValidationFailed) as failed:
+        tave.emu.edit_gallery(gallery["id"], eventId=OTHER_JOB_TYPE)
+    assert list(failed.value.errors) == ["eventId"]
+    with pytest.raises(ValidationFailed) as failed:
+        tave.emu.add_gallery(name="No links")
+    assert list(failed.value.errors) == ["clientUrl", "adminUrl"]
+    assert tave.emu.galleries() == [again]
+
+
+def test_deleting_a_job_deletes_its_galleries_and_an_event_detaches_them(tave):
+    wedding, other = tave.emu.add_job(name="Wedding"), tave.emu.add_job(name="Other")
+    delivery = tave.emu.add_gallery(**gallery_body(jobId=wedding["id"]))
+    event = tave.emu.add_event(name="Engagement shoot", jobId=other["id"])
+    kept = tave.emu.add_gallery(**gallery_body(jobId=other["id"], eventId=event["id"]))
+
+    assert tave.delete(f"/job/{wedding['id']}").status_code == 204
+
+    assert tave.get(f"/gallery/{delivery['id']}").status_code == 404
+    assert tave.emu.galleries() == [kept]
+    assert tave.delete(f"/event/{event['id']}").status_code == 204
+    detached = tave.get(f"/gallery/{kept['id']}").json()
+    assert (detached["eventId"], detached["jobId"]) == (None, other["id"])
+    assert detached["modified"] > kept["modified"]

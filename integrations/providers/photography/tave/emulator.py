@@ -25,12 +25,15 @@ What the emulator serves:
   ("seconds are ignored").
 * `GET/POST /payment`, `GET /payment/{id}`, `POST /payment/{id}/apply` (501): list filters
   `jobId` and `includeHidden` (default false); `sortBy` `id|modified|created|received[ asc|desc]`.
+* `GET/POST /gallery`, `GET/PUT/DELETE /gallery/{id}`: list filters `includeHidden` (default
+  false), `externalMappingId` and `jobId`; `sortBy` `id|modified|created|name[ asc|desc]`, default
+  `name asc` (the OpenAPI's, where the other lists default to `id`; ties go by `id`).
 * `GET/POST /rest-hook`, `GET/PUT/DELETE /rest-hook/{id}`: body `{event, url, limitTo?}`
   (the list is the OpenAPI's `listResourceRestHook`, which VENDORS.md does not mention).
 * Collections: `{type: "job-collection"|"addressbook-collection"|"event-collection"|
-  "payment-collection"|"resthook-collection", items, meta: {currentPage, totalPages, totalItems,
-  rows}}`; `page` >= 1 (default 1), `pageSize` 10..100 (default 100). Out-of-range values answer
-  400 `validation-error`.
+  "payment-collection"|"gallery-collection"|"resthook-collection", items, meta: {currentPage,
+  totalPages, totalItems, rows}}`; `page` >= 1 (default 1), `pageSize` 10..100 (default 100).
+  Out-of-range values answer 400 `validation-error`.
 * Records: lowercase ULID ids, `created`/`modified` as `2020-08-01T17:32:32Z`, `modified` bumped
   on every change, `links.self.href`. Creates answer 201, updates 200 (full-document `PUT`, there
   is no `PATCH`: 405), deletes 204; an unknown id answers 404.
@@ -97,6 +100,28 @@ here): the list's `jobId` and `includeHidden` filters and `sortBy=received`; hid
 left out of the list unless `includeHidden=true` but stay fetchable by id. The OpenAPI also lists
 `PUT` (with `amount` read-only) and `DELETE /payment/{id}`; they are not served (405), so a
 payment changes only in Táve's UI (`edit_payment`, which fires no hook).
+
+Galleries follow the OpenAPI's "Galleries" tag (`api-evangelist/vsco`
+`openapi/vsco-galleries-api-openapi.yml`): `name` (1..255 characters), `clientUrl` and `adminUrl`
+(URLs of at most 2000) are required; `status` is one of `pre-release|active|inactive|archived`,
+default `active`; `requiresPassword` defaults to true; `orderCount`, `photoCount` and
+`visitorCount` are integers >= 0, default 0, and writable (the schema does not mark them
+read-only: the remote gallery service reports them); `remoteId` (at most 36 characters) "must be
+unique for the studio", else 400 on `remoteId`; `slug` (at most 24) is lowercased and stripped of
+all but letters, digits, `-` and `_`; `password`, `category` and `headline` are nullable strings of
+at most 255; the four dates are nullable dates; `coverPhoto` is null or `{remoteUrl, focalPointX?,
+focalPointY?, remoteId?}` (focal points 0..100, `remoteId` at most 32). No REST Hook event exists
+for galleries. Assumed where the docs are silent, for galleries: `name` may not be null (the
+schema marks it nullable as well as required); `public` defaults to false and `externalMappings`
+to `[]`; `coverPhoto` is kept as given (Táve would import the image to its CDN and answer its own
+`remoteUrl`); `remoteCreated` needs an offset and is answered in UTC (`+00:00`); `jobId` and
+`eventId`, when given, must name an existing job or event, else 400 on that field (the event need
+not be the job's); a property not in the Gallery schema answers 400 naming it, while read-only ones
+sent back in a write are ignored; a full-document `PUT` resets omitted writable fields; `hidden` is
+set only in Táve's UI (`add_gallery`, `edit_gallery`, `hide_gallery`), and hidden galleries are
+left out of the list unless `includeHidden=true` but stay fetchable by id; deleting a job deletes
+its galleries, and deleting an event sets its galleries' `eventId` to null (bumping `modified`).
+Not in the OpenAPI (whose list takes no job filter): the list's `jobId` filter.
 """
 
 from __future__ import annotations
@@ -190,13 +215,13 @@ class Field(NamedTuple):
     nullable: bool = True
 
 
-def _text(max_length: int | None = None) -> Check:
+def _text(max_length: int | None = None, min_length: int = 0) -> Check:
     def check(value: Any) -> str | None:
         if not isinstance(value, str):
             return "Must be a string."
         if max_length is not None and len(value) > max_length:
             return f"Must be at most {max_length} characters."
-        return None
+        return None if len(value) >= min_length else f"Must be at least {min_length} characters."
 
     return check
 
@@ -264,6 +289,50 @@ def _uri(value: Any) -> str | None:
     if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         return "Must be an absolute http(s) URL."
     return None
+
+
+def _url(max_length: int) -> Check:
+    def check(value: Any) -> str | None:
+        problem = _uri(value)
+        if problem or len(value) <= max_length:
+            return problem
+        return f"Must be at most {max_length} characters."
+
+    return check
+
+
+def _date_time(value: Any) -> str | None:
+    """A date-time with an offset (`2020-06-17T13:06:22+00:00`); stored in UTC, see `_in_utc`."""
+    try:
+        if isinstance(value, str) and datetime.fromisoformat(value).tzinfo is not None:
+            return None
+    except ValueError:
+        pass
+    return "Must be a date-time with an offset, e.g. 2020-06-17T13:06:22+00:00."
+
+
+def _in_utc(value: str) -> str:
+    return datetime.fromisoformat(value).astimezone(UTC).strftime(UTC_DATETIME_FORMAT)
+
+
+def _cover_photo(value: Any) -> str | None:
+    """`{remoteUrl, focalPointX?, focalPointY?, remoteId?}`, as the Gallery schema has it."""
+    if not isinstance(value, dict):
+        return "Must be an object."
+    unknown = sorted(value.keys() - {"remoteUrl", "focalPointX", "focalPointY", "remoteId"})
+    if unknown:
+        return f"{unknown[0]}: Not a property of coverPhoto."
+    if _uri(value.get("remoteUrl")):
+        return "remoteUrl is required (an absolute http(s) URL)."
+    for axis in ("focalPointX", "focalPointY"):
+        point = value.get(axis)
+        if point is not None and (
+            isinstance(point, bool) or not isinstance(point, int | float) or not 0 <= point <= 100
+        ):
+            return f"{axis}: Must be a number from 0 to 100."
+    remote_id = value.get("remoteId")
+    problem = None if remote_id is None else _text(32)(remote_id)
+    return f"remoteId: {problem}" if problem else None
 
 
 def _object(value: Any) -> str | None:
@@ -569,6 +638,39 @@ PAYMENT_READ_ONLY = _words(
     "paymentAllocations"
 )
 PAYMENT_SORT_FIELDS = _words("id modified created received")
+_COUNT = _integer(0, 2147483647)
+_WEB_ADDRESS = _url(2000)
+GALLERY_STATUSES = ("pre-release", "active", "inactive", "archived")
+GALLERY_FIELDS = {
+    "adminUrl": Field(_WEB_ADDRESS, nullable=False),
+    "category": Field(_text(255)),
+    "clientUrl": Field(_WEB_ADDRESS, nullable=False),
+    "coverPhoto": Field(_cover_photo),
+    "eventDate": Field(_date),
+    "eventId": Field(_ulid),
+    "expirationDate": Field(_date),
+    "externalMappings": Field(_list_of(_external_mapping), []),
+    "headline": Field(_text(255)),
+    "jobId": Field(_ulid),
+    "name": Field(_text(255, min_length=1), nullable=False),
+    "orderCount": Field(_COUNT, 0, nullable=False),
+    "orderDueDate": Field(_date),
+    "password": Field(_text(255)),
+    "photoCount": Field(_COUNT, 0, nullable=False),
+    "public": Field(_boolean, False, nullable=False),
+    "releaseDate": Field(_date),
+    "remoteCreated": Field(_date_time),
+    "remoteId": Field(_text(36)),
+    "requiresPassword": Field(_boolean, True),
+    "slug": Field(_text(24)),
+    "status": Field(_one_of(*GALLERY_STATUSES), "active", nullable=False),
+    "visitorCount": Field(_COUNT, 0, nullable=False),
+}
+GALLERY_REQUIRED = ("name", "clientUrl", "adminUrl")
+# What Táve's UI sets besides (`add_gallery`, `edit_gallery`): read-only to the API.
+GALLERY_UI_FIELDS = {**GALLERY_FIELDS, "hidden": Field(_boolean, False, nullable=False)}
+GALLERY_READ_ONLY = _words("links id created modified hidden")
+GALLERY_SORT_FIELDS = _words("id modified created name")
 
 
 def _validate(
@@ -752,6 +854,11 @@ class TaveEmulator(Emulator):
             ("/payment", "POST", "create_payment"),
             ("/payment/<id>", "GET", "get_payment"),
             ("/payment/<id>/apply", "POST", "apply_payment"),
+            ("/gallery", "GET", "list_galleries"),
+            ("/gallery", "POST", "create_gallery"),
+            ("/gallery/<id>", "GET", "get_gallery"),
+            ("/gallery/<id>", "PUT", "update_gallery"),
+            ("/gallery/<id>", "DELETE", "delete_gallery"),
             ("/rest-hook", "GET", "list_hooks"),
             ("/rest-hook", "POST", "create_hook"),
             ("/rest-hook/<id>", "GET", "get_hook"),
@@ -771,6 +878,7 @@ class TaveEmulator(Emulator):
             self._job_contacts: dict[str, dict[str, Any]] = {}
             self._events: dict[str, dict[str, Any]] = {}
             self._payments: dict[str, dict[str, Any]] = {}
+            self._galleries: dict[str, dict[str, Any]] = {}
             self._hooks: dict[str, dict[str, Any]] = {}
             self._delivery_threads: list[threading.Thread] = []
             self.deliveries: list[HookDelivery] = []
@@ -932,6 +1040,36 @@ class TaveEmulator(Emulator):
                 if job_id is None or payment["jobId"] == job_id
             ]
 
+    def add_gallery(self, **fields: Any) -> dict[str, Any]:
+        """Create a gallery (camelCase Gallery fields, `name`, `clientUrl` and `adminUrl`
+        required, also `hidden`); raises ValidationFailed."""
+        with self.lock:
+            return self._insert_gallery(fields, GALLERY_UI_FIELDS)
+
+    def edit_gallery(self, gallery_id: str, **changes: Any) -> dict[str, Any]:
+        """A user edits the gallery in Táve's UI (e.g. `status="archived"`, `hidden=True`): only
+        these fields change, `modified` bumped; raises ValidationFailed."""
+        with self.lock:
+            gallery = self._galleries[gallery_id]
+            current = {name: gallery[name] for name in GALLERY_UI_FIELDS}
+            values = {**current, **changes}
+            gallery.update(self._gallery_fields(values, GALLERY_UI_FIELDS, gallery_id))
+            gallery["modified"] = _stamp(gallery["modified"])
+            return self._present(gallery, f"gallery/{gallery_id}")
+
+    def hide_gallery(self, gallery_id: str) -> dict[str, Any]:
+        """Hide the gallery, as only Táve's UI can."""
+        return self.edit_gallery(gallery_id, hidden=True)
+
+    def galleries(self, job_id: str | None = None) -> list[dict[str, Any]]:
+        """Every gallery, hidden ones included, optionally of one job, oldest first (copies)."""
+        with self.lock:
+            return [
+                self._present(gallery, f"gallery/{gallery['id']}")
+                for gallery in self._galleries.values()
+                if job_id is None or gallery["jobId"] == job_id
+            ]
+
     def hooks(self) -> list[dict[str, Any]]:
         """The REST Hook subscriptions now active (copies)."""
         with self.lock:
@@ -1021,9 +1159,10 @@ class TaveEmulator(Emulator):
         self._get(self._jobs, id)
         del self._jobs[id]
         self._unlink(lambda link: link["jobId"] == id)
-        for table in (self._events, self._payments):
+        for table in (self._events, self._payments, self._galleries):
             for record_id in [i for i, record in table.items() if record["jobId"] == id]:
                 del table[record_id]
+        self._detach_galleries()
         return Response(status=204)
 
     # -- endpoints: address book and job contacts -----------------------------------------------
@@ -1137,6 +1276,7 @@ class TaveEmulator(Emulator):
     def delete_event(self, request: Request, id: str) -> Response:
         self._get(self._events, id)
         del self._events[id]
+        self._detach_galleries()
         return Response(status=204)
 
     # -- endpoints: payments -------------------------------------------------------------------
@@ -1171,6 +1311,49 @@ class TaveEmulator(Emulator):
         self._get(self._payments, id)
         detail = "Applying a payment to an order is not modelled by this emulator."
         raise TaveError(501, detail, "not-implemented")
+
+    # -- endpoints: galleries -------------------------------------------------------------------
+
+    @api()
+    def list_galleries(self, request: Request) -> Response:
+        errors: dict[str, str] = {}
+        include_hidden = _query_bool(request, "includeHidden", errors)
+        mapping_id, job_id = request.args.get("externalMappingId"), request.args.get("jobId")
+        if mapping_id is not None and len(mapping_id) > 64:
+            errors["externalMappingId"] = "Must be at most 64 characters."
+        if job_id is not None and _ulid(job_id):
+            errors["jobId"] = "Must be a lowercase ULID."
+        galleries = [
+            gallery
+            for gallery in self._galleries.values()
+            if (include_hidden or not gallery["hidden"])
+            and (mapping_id is None or self._has_mapping(gallery, mapping_id))
+            and (job_id is None or gallery["jobId"] == job_id)
+        ]
+        return self._collection(
+            request, "gallery", galleries, GALLERY_SORT_FIELDS, errors, default_sort="name asc"
+        )
+
+    @api(write=True)
+    def create_gallery(self, request: Request) -> Response:
+        return self.json(self._insert_gallery(_body_object(request), GALLERY_FIELDS), status=201)
+
+    @api()
+    def get_gallery(self, request: Request, id: str) -> Response:
+        return self.json(self._present(self._get(self._galleries, id), f"gallery/{id}"))
+
+    @api(write=True)
+    def update_gallery(self, request: Request, id: str) -> Response:
+        gallery = self._get(self._galleries, id)
+        gallery.update(self._gallery_fields(_body_object(request), GALLERY_FIELDS, id))
+        gallery["modified"] = _stamp(gallery["modified"])
+        return self.json(self._present(gallery, f"gallery/{id}"))
+
+    @api(write=True)
+    def delete_gallery(self, request: Request, id: str) -> Response:
+        self._get(self._galleries, id)
+        del self._galleries[id]
+        return Response(status=204)
 
     # -- endpoints: REST Hooks ------------------------------------------------------------------
 
@@ -1355,6 +1538,51 @@ class TaveEmulator(Emulator):
             values["received"] = datetime.now(UTC).date().isoformat()
         return values
 
+    def _insert_gallery(self, body: dict[str, Any], fields: dict[str, Field]) -> dict[str, Any]:
+        gallery = {**self._new_record(), "hidden": False}
+        gallery.update(self._gallery_fields(body, fields))
+        self._galleries[gallery["id"]] = gallery
+        return self._present(gallery, f"gallery/{gallery['id']}")
+
+    def _gallery_fields(
+        self, body: dict[str, Any], fields: dict[str, Field], gallery_id: str | None = None
+    ) -> dict[str, Any]:
+        """The `fields` (the API's or Táve UI's) of a full Gallery document; read-only ones are
+        ignored, others 400."""
+        errors = {
+            name: "Not a property of Gallery."
+            for name in body
+            if name not in fields and name not in GALLERY_READ_ONLY
+        }
+        try:
+            values = _validate(body, fields, required=GALLERY_REQUIRED)
+        except ValidationFailed as failed:
+            raise ValidationFailed({**failed.errors, **errors}) from None
+        for name, table in (("jobId", self._jobs), ("eventId", self._events)):
+            if values[name] is not None and values[name] not in table:
+                errors[name] = "No such record."
+        remote_id = values["remoteId"]
+        if remote_id is not None and any(
+            other["remoteId"] == remote_id
+            for other_id, other in self._galleries.items()
+            if other_id != gallery_id
+        ):
+            errors["remoteId"] = "Must be unique for the studio."
+        if errors:
+            raise ValidationFailed(errors)
+        if values["slug"] is not None:
+            values["slug"] = re.sub(r"[^a-z0-9_-]", "", values["slug"].lower())
+        if values["remoteCreated"] is not None:
+            values["remoteCreated"] = _in_utc(values["remoteCreated"])
+        return values
+
+    def _detach_galleries(self) -> None:
+        """Galleries whose event is gone keep no `eventId` (a change: `modified` bumped)."""
+        for gallery in self._galleries.values():
+            if gallery["eventId"] is not None and gallery["eventId"] not in self._events:
+                gallery["eventId"] = None
+                gallery["modified"] = _stamp(gallery["modified"])
+
     def _schedule(self, event: dict[str, Any]) -> None:
         """`startUtc`/`endUtc` from the local dates and times, in the event's or studio's zone."""
         zone = ZoneInfo(event["timezoneName"] or self._studio["timezoneName"])
@@ -1402,13 +1630,14 @@ class TaveEmulator(Emulator):
         sortable: frozenset[str],
         errors: dict[str, str],
         type_prefix: str | None = None,
+        default_sort: str = "id",
     ) -> Response:
         """One page of `records` in Táve's collection envelope, or the query's validation error."""
         page = self._int_param(request, "page", 1, 1, None, errors)
         size = self._int_param(
             request, "pageSize", PAGE_SIZE_DEFAULT, PAGE_SIZE_MIN, PAGE_SIZE_MAX, errors
         )
-        field, descending = self._sort_param(request, sortable, errors)
+        field, descending = self._sort_param(request, sortable, errors, default_sort)
         if errors:
             raise ValidationFailed(errors)
         ordered = sorted(records, key=lambda record: record["id"])
@@ -1454,9 +1683,9 @@ class TaveEmulator(Emulator):
 
     @staticmethod
     def _sort_param(
-        request: Request, sortable: frozenset[str], errors: dict[str, str]
+        request: Request, sortable: frozenset[str], errors: dict[str, str], default: str = "id"
     ) -> tuple[str, bool]:
-        field, _, direction = (request.args.get("sortBy") or "id").partition(" ")
+        field, _, direction = (request.args.get("sortBy") or default).partition(" ")
         if field not in sortable or direction not in ("", "asc", "desc"):
             errors["sortBy"] = "Must be a sortable property, optionally followed by asc or desc."
         return field, direction == "desc"
