@@ -59,7 +59,7 @@ ERROR_KINDS = (
     "rate_limited",
     "unavailable",
 )
-CANONICAL_KINDS = ("wedding", "timeline_item", "contact", "payment", "message")
+CANONICAL_KINDS = ("wedding", "timeline_item", "contact", "payment", "message", "document")
 
 
 class SpecError(ValueError):

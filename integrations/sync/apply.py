@@ -15,6 +15,7 @@ from typing import Any
 from integrations.adapters.base import ExternalRecord
 from integrations.adapters.rest import parse_timestamp
 from integrations.models import Connection, IntegrationEvent, RecordLink
+from integrations.sync.documents import apply_document
 from integrations.sync.eventlog import log
 from integrations.sync.messages import apply_message
 from integrations.sync.new_weddings import creates_weddings, wedding_from
@@ -55,6 +56,8 @@ def apply_record(connection: Connection, link: RecordLink, record: ExternalRecor
         return apply_message(connection, link, record)
     if record.kind == "payment":
         return apply_payment(connection, link, record)
+    if record.kind == "document":
+        return apply_document(connection, link, record, wedding_for)
     return "stored"
 
 

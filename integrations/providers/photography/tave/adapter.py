@@ -37,7 +37,7 @@ def local_date_and_time(value: Any, zone: str | None) -> tuple[str | None, str |
     return moment.date().isoformat(), moment.strftime("%H:%M:%S")
 
 
-HIDEABLE = frozenset({"event", "payment"})
+HIDEABLE = frozenset({"event", "payment", "gallery"})
 # REST Hooks do not expire; the hub subscribes again this often (integrations.sync.channels
 # opens the new ones before it deletes the old), so a hook deleted in Táve comes back.
 RESUBSCRIBE_EVERY = dt.timedelta(days=30)
