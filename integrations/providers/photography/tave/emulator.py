@@ -971,12 +971,7 @@ class TaveEmulator(Emulator):
 
     def job_contacts(self, job_id: str | None = None) -> list[dict[str, Any]]:
         """Job-contact links, optionally of one job (copies)."""
-        with self.lock:
-            return [
-                self._present(link, f"job-contact/{link['id']}")
-                for link in self._job_contacts.values()
-                if job_id is None or link["jobId"] == job_id
-            ]
+        return self._of_job(self._job_contacts, "job-contact", job_id)
 
     def add_event(self, **fields: Any) -> dict[str, Any]:
         """Create an event (camelCase Event fields); raises ValidationFailed."""
@@ -1001,12 +996,7 @@ class TaveEmulator(Emulator):
 
     def events(self, job_id: str | None = None) -> list[dict[str, Any]]:
         """Every event, hidden ones included, optionally of one job, oldest first (copies)."""
-        with self.lock:
-            return [
-                self._present(event, f"event/{event['id']}")
-                for event in self._events.values()
-                if job_id is None or event["jobId"] == job_id
-            ]
+        return self._of_job(self._events, "event", job_id)
 
     def add_payment(self, **fields: Any) -> dict[str, Any]:
         """Record a payment as in Táve's UI (camelCase Payment fields, `jobId` and `amount`
@@ -1033,12 +1023,7 @@ class TaveEmulator(Emulator):
 
     def payments(self, job_id: str | None = None) -> list[dict[str, Any]]:
         """Every payment, hidden ones included, optionally of one job, oldest first (copies)."""
-        with self.lock:
-            return [
-                self._present(payment, f"payment/{payment['id']}")
-                for payment in self._payments.values()
-                if job_id is None or payment["jobId"] == job_id
-            ]
+        return self._of_job(self._payments, "payment", job_id)
 
     def add_gallery(self, **fields: Any) -> dict[str, Any]:
         """Create a gallery (camelCase Gallery fields, `name`, `clientUrl` and `adminUrl`
@@ -1063,11 +1048,16 @@ class TaveEmulator(Emulator):
 
     def galleries(self, job_id: str | None = None) -> list[dict[str, Any]]:
         """Every gallery, hidden ones included, optionally of one job, oldest first (copies)."""
+        return self._of_job(self._galleries, "gallery", job_id)
+
+    def _of_job(
+        self, table: dict[str, dict[str, Any]], path: str, job_id: str | None
+    ) -> list[dict[str, Any]]:
         with self.lock:
             return [
-                self._present(gallery, f"gallery/{gallery['id']}")
-                for gallery in self._galleries.values()
-                if job_id is None or gallery["jobId"] == job_id
+                self._present(record, f"{path}/{record['id']}")
+                for record in table.values()
+                if job_id is None or record["jobId"] == job_id
             ]
 
     def hooks(self) -> list[dict[str, Any]]:
