@@ -2,14 +2,17 @@
 
     .venv/bin/python bench/webhook_ingest.py [--seconds 20] [--connections 32] [--workers N]
                                              [--rate 1000] [--paced-connections 64]
+                                             [--server uvicorn|gunicorn]
 
 PostgreSQL and Redis from DATABASE_URL/REDIS_URL, else started as CI starts them. The hub runs
-as deployed: gunicorn with sync workers (N defaults to gunicorn's 2 x cores + 1; `--server
-uvicorn` for the ASGI server), and a Celery worker (-c 2, at nice 10) processing the `webhooks`
-queue at the same time. wrk posts bridge deliveries (HoneyBook via Zapier: shared secret
-header, a unique record per request) spread over ten connections; the same wrk against GET
-/healthz on the same server is the ceiling. After a 3 s warm-up on the webhook endpoint (each
-server process opens its connections on its first webhook), two runs:
+as deployed: uvicorn (`wedsync.asgi`, whose ingest front answers the webhook URLs with group
+commit; N workers, one per core) or `--server gunicorn` (`wedsync.wsgi`, the Django view, sync
+workers, N defaulting to 2 x cores + 1), and a Celery worker (-c 2, at nice 10) processing the
+`webhooks` queue at the same time. wrk posts bridge deliveries (HoneyBook via Zapier: shared
+secret header, a unique record per request) spread over ten connections; the ceiling is the
+same wrk against the server's cheapest answer (uvicorn: the front's /healthz/ingest; gunicorn:
+Django's /healthz). After a 3 s warm-up on the webhook endpoint (each server process opens its
+connections on its first webhook), two runs:
 
 - paced: `--rate` webhooks/s (1,000, the target) offered open loop over 64 connections; its ack
   latency is the `ack_p*_ms` figures, and `paced_late_sends` counts sends that found every
@@ -184,13 +187,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
-    parser.add_argument("--server", choices=["gunicorn", "uvicorn"], default="gunicorn")
+    parser.add_argument("--workers", type=int, help="default: cores (uvicorn), 2 x cores + 1")
+    parser.add_argument("--server", choices=["uvicorn", "gunicorn"], default="uvicorn")
     parser.add_argument(
         "--rate", type=int, default=1000, help="offered webhooks/s of the paced run (0: skip it)"
     )
     parser.add_argument("--paced-connections", type=int, default=64)
     args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    if args.workers is None:
+        args.workers = cores if args.server == "uvicorn" else 2 * cores + 1
+    empty = "/healthz/ingest" if args.server == "uvicorn" else "/healthz"
 
     described = machine()
     print(f"machine: {described}", flush=True)
@@ -233,8 +240,8 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{base}/healthz")
-        run_wrk(f"{base}/healthz", "", 2, args.connections)  # warm up the workers
-        ceiling = run_wrk(f"{base}/healthz", "", args.seconds, args.connections)
+        run_wrk(f"{base}{empty}", "", 2, args.connections)  # warm up the workers
+        ceiling = run_wrk(f"{base}{empty}", "", args.seconds, args.connections)
         targets = lua_table(links)
         # Each server process opens its database, Redis and broker connections on its first
         # webhook; a long-running server has done so long before, so that is not measured.
@@ -285,6 +292,7 @@ def main() -> None:
         "processed_twice": counts["processed_twice"],
         "lost": max(0, acknowledged - counts["stored"]),
         "ceiling_per_s": round(ceiling_rate, 1),
+        "ceiling_path": empty,
         "processing_drained_after_s": round(drained_after, 1),
         "ratio_to_ceiling": round(rate / ceiling_rate, 3),
         "cpu_cores_during_load": cpu,

@@ -3,6 +3,7 @@ events by their dedup key, record links by their external id)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -74,6 +75,40 @@ def insert_unless_exists(
         cursor.execute(sql, params, prepare=True)
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def insert_unless_exists_many(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], unique: tuple[str, ...]
+) -> list[Any | None]:
+    """`insert_unless_exists` for each row, in order, in one round trip on PostgreSQL (the
+    statements pipelined); call it inside a transaction so they commit together. A row whose
+    `unique` fields repeat an earlier row of the same call gets None, as a stored one would.
+    """
+    if not rows:
+        return []
+    sql, fields = _statement(model, tuple(rows[0]), unique, db.vendor)
+    params = [[field.get_db_prep_save(row[field.name], db) for field in fields] for row in rows]
+    if db.vendor != "postgresql":
+        found = []
+        with db.cursor() as cursor:
+            for values in params:
+                cursor.execute(sql, values)
+                row = cursor.fetchone()
+                found.append(row[0] if row else None)
+        return found
+    import psycopg
+
+    db.ensure_connection()
+    db.validate_no_broken_transaction()
+    found = []
+    with db.wrap_database_errors, psycopg.Cursor(db.connection) as cursor:
+        cursor.executemany(sql, params, returning=True)
+        while True:
+            row = cursor.fetchone()
+            found.append(row[0] if row else None)
+            if not cursor.nextset():
+                break
+    return found
 
 
 def upsert_locked(

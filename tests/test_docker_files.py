@@ -13,7 +13,7 @@ def test_compose_file_parses_and_runs_the_whole_stack():
     compose = yaml.safe_load((DOCKER / "compose.yaml").read_text())
     services = compose["services"]
     assert {"postgres", "redis", "migrate", "web", "ingest", "worker", "beat"} <= set(services)
-    assert services["ingest"]["command"][:2] == ["gunicorn", "wedsync.wsgi:application"]
+    assert services["ingest"]["command"][:2] == ["uvicorn", "wedsync.asgi:application"]
     worker_queues = services["worker"]["command"][services["worker"]["command"].index("-Q") + 1]
     assert worker_queues.split(",") == list(queues.ALL)
     for name in ("web", "ingest", "worker", "beat"):

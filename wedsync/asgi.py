@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, WebSocket through Channels."""
+"""ASGI entry point: webhooks through the ingest front, other HTTP through Django, WebSocket
+through Channels."""
 
 import os
 
@@ -9,12 +10,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from integrations.webhooks.front import IngestFront  # noqa: E402
 from wedsync.live.auth import TokenOrSessionAuthMiddleware  # noqa: E402
 from wedsync.live.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": TokenOrSessionAuthMiddleware(URLRouter(websocket_urlpatterns)),
-    }
+application = IngestFront(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": TokenOrSessionAuthMiddleware(URLRouter(websocket_urlpatterns)),
+        }
+    )
 )

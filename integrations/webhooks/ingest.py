@@ -11,21 +11,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from integrations.inserts import insert_unless_exists
+from integrations.http import dig
 from integrations.models import Connection, InboundEvent
 from integrations.models.inbound import UNSTORED_HEADERS
+from integrations.registry import get_provider
 from integrations.specs import ProviderSpec
 
 from . import verify
 from .answers import Answer, refuse
 from .confirm import refusal_unless_confirmed
+from .lookup import cached_connection, connection_for_token
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +127,55 @@ def with_query_secret(scheme: str, delivery: verify.Delivery) -> verify.Delivery
     )
 
 
-def receive(
+@dataclass(frozen=True)
+class Admitted:
+    """A verified delivery, ready to be written: its row, and whose drain to wake once it is."""
+
+    values: dict[str, Any]
+    scheme: str
+    connection_id: Any
+    organization_id: int
+
+    @property
+    def status(self) -> str:
+        return self.values["status"]
+
+
+def admit_at_connection(
+    token: str, delivery: verify.Delivery, *, method: str, content_type: str
+) -> Answer | Admitted:
+    """A delivery to a connection's own URL: refused, answered (a handshake), or admitted."""
+    if len(delivery.body) > max_body_bytes():
+        return refuse(413, f"the body is larger than {max_body_bytes()} bytes")
+    connection = connection_for_token(token)
+    if connection is None:
+        return refuse(404, "no connection has this webhook URL")
+    try:
+        spec = connection.spec
+    except LookupError:
+        return refuse(404, "this connection's provider is no longer offered")
+    return admit(connection, spec, delivery, method=method, content_type=content_type)
+
+
+def admit_known(
+    token: str, delivery: verify.Delivery, *, method: str, content_type: str
+) -> Answer | Admitted | None:
+    """`admit_at_connection` without blocking, for an event loop: None when that would need the
+    database (the connection is not in the lookup's cache) or the provider (a scheme the
+    provider confirms)."""
+    connection = cached_connection(token)
+    if connection is None:
+        return None
+    try:
+        scheme = connection.spec.webhook_scheme
+    except LookupError:
+        return None
+    if scheme in verify.NEEDS_PROVIDER_CONFIRMATION:
+        return None
+    return admit(connection, connection.spec, delivery, method=method, content_type=content_type)
+
+
+def admit(
     connection: Connection,
     spec: ProviderSpec,
     delivery: verify.Delivery,
@@ -133,8 +183,8 @@ def receive(
     method: str,
     content_type: str,
     secret: str | None = None,
-) -> Answer:
-    """Everything the endpoint does for one delivery to a known connection."""
+) -> Answer | Admitted:
+    """Everything before the write for one delivery to a known connection."""
     scheme = spec.webhook_scheme
     secret = secret if secret is not None else secret_for(connection)
     if len(delivery.body) > max_body_bytes():
@@ -150,8 +200,7 @@ def receive(
         )
         if handshake is None:
             return refuse(405, "this endpoint takes POST")
-        status, text, kind = handshake
-        return Answer(status, text, kind)
+        return Answer(*handshake)
     delivery = with_query_secret(scheme, delivery)
     try:
         verify.verify(scheme, delivery, secret)
@@ -166,19 +215,64 @@ def receive(
         scheme, delivery, handshake_token(connection, scheme, secret)
     )
     if handshake is not None:
-        status, text, kind = handshake
-        return Answer(status, text, kind)
+        return Answer(*handshake)
     if scheme in verify.NEEDS_PROVIDER_CONFIRMATION:
         refusal = refusal_unless_confirmed(connection, spec, delivery, secret)
         if refusal is not None:
             return refusal
-    event_type = event_type_of(scheme, delivery, payload)
-    return acknowledgement(scheme, store(connection, spec, delivery, event_type))
+    return admitted(connection, spec, delivery, event_type_of(scheme, delivery, payload))
 
 
-def store(
+def admit_at_provider(
+    provider: str, delivery: verify.Delivery, *, method: str, content_type: str
+) -> Answer | Admitted:
+    """A delivery to a provider's fixed URL: checked with our app's signing secret for that
+    provider, for the connection whose account id the body names."""
+    try:
+        spec = get_provider(provider)
+    except LookupError:
+        return refuse(404, f"unknown provider '{provider}'")
+    secret = settings.WEBHOOK_APP_SECRETS.get(spec.key)
+    if spec.webhook_route != "provider" or not secret:
+        return refuse(404, f"{spec.name} posts to each connection's own URL")
+    if len(delivery.body) > max_body_bytes():
+        return refuse(413, f"the body is larger than {max_body_bytes()} bytes")
+    if method == "GET" or "validationToken" in delivery.query:
+        handshake = verify.handshake_response(spec.webhook_scheme, delivery, secret)
+        if handshake is None:
+            return refuse(405, "this endpoint takes POST")
+        return Answer(*handshake)
+    try:
+        verify.verify(spec.webhook_scheme, delivery, secret)
+    except verify.VerificationError as error:
+        logger.warning("%s webhook refused: %s", spec.key, error.reason)
+        return refuse(401, f"signature verification failed: {error.reason}")
+    try:
+        payload = parse_payload(spec.webhook_scheme, delivery, content_type)
+    except ValueError as error:
+        return refuse(400, str(error))
+    handshake = verify.handshake_response(spec.webhook_scheme, delivery, secret)
+    if handshake is not None:
+        return Answer(*handshake)
+    account = dig(payload, spec.webhook_account_path)
+    connection = (
+        Connection.objects.exclude(status=Connection.Status.REVOKED)
+        .filter(provider=spec.key, external_account_id=str(account or ""))
+        .first()
+        if account
+        else None
+    )
+    if connection is None:
+        return refuse(404, f"no connection for this {spec.name} account")
+    event_type = event_type_of(spec.webhook_scheme, delivery, payload)
+    return admitted(connection, spec, delivery, event_type)
+
+
+def admitted(
     connection: Connection, spec: ProviderSpec, delivery: verify.Delivery, event_type: str
-) -> Answer:
+) -> Admitted:
+    """The row a verified delivery is stored as: held while the connection is paused, ignored
+    when the provider's spec does not take its event type, else received (to be processed)."""
     if connection.status == Connection.Status.PAUSED:
         status = InboundEvent.Status.HELD
     elif event_type not in spec.webhook_events:
@@ -198,17 +292,4 @@ def store(
         "outcome": "" if status != InboundEvent.Status.IGNORED else "unsupported event type",
         "received_at": timezone.now(),
     }
-    # One statement, committed on its own (autocommit): the event is durable once it returns,
-    # and on_commit then queues processing at once (or after an enclosing transaction commits).
-    event_id = insert_unless_exists(InboundEvent, values, unique=("connection", "dedup_key"))
-    if event_id is not None and status == InboundEvent.Status.RECEIVED:
-        from .dispatch import queue_drain
-
-        # robust: the event is stored whatever happens to the wake-up; the sweep covers it.
-        transaction.on_commit(
-            lambda: queue_drain(connection.pk, connection.organization_id), robust=True
-        )
-    if event_id is None:
-        return Answer(200, {"status": "duplicate"})
-    code = 200 if status == InboundEvent.Status.RECEIVED else 202
-    return Answer(code, {"id": event_id, "status": status})
+    return Admitted(values, spec.webhook_scheme, connection.pk, connection.organization_id)

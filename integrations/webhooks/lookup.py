@@ -21,6 +21,17 @@ MAX_ENTRIES = 10_000
 _cache: dict[str, tuple[float, Connection]] = {}
 
 
+def cached_connection(token: str) -> Connection | None:
+    """The connection kept for this token, without asking the database; None when none is."""
+    cached = _cache.get(token)
+    if (
+        cached is not None
+        and time.monotonic() - cached[0] < settings.WEBHOOK_CONNECTION_CACHE_SECONDS
+    ):
+        return cached[1]
+    return None
+
+
 def connection_for_token(token: str) -> Connection | None:
     """The connection (not revoked) whose webhook URL ends in this token, or None."""
     ttl = settings.WEBHOOK_CONNECTION_CACHE_SECONDS

@@ -10,12 +10,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from integrations.http import dig
-from integrations.models import Connection
-from integrations.registry import get_provider
-
-from . import ingest, verify
-from .lookup import connection_for_token
+from . import ingest, verify, writes
 
 RESPONSES = {
     200: OpenApiResponse(
@@ -47,6 +42,13 @@ def respond(answer: ingest.Answer) -> HttpResponse:
     if isinstance(answer.data, str):
         return HttpResponse(answer.data, status=answer.status, content_type=answer.content_type)
     return JsonResponse(answer.data, status=answer.status)
+
+
+def written(outcome: ingest.Answer | ingest.Admitted) -> ingest.Answer:
+    """An admitted delivery stored now, or the answer that refused or handled it."""
+    if isinstance(outcome, ingest.Admitted):
+        return writes.store(outcome)
+    return outcome
 
 
 def too_large(request) -> HttpResponse | None:
@@ -101,21 +103,13 @@ class ConnectionWebhookView(WebhookView):
         refused = too_large(request)
         if refused:
             return refused
-        connection = connection_for_token(token)
-        if connection is None:
-            return respond(ingest.refuse(404, "no connection has this webhook URL"))
-        try:
-            spec = connection.spec
-        except LookupError:
-            return respond(ingest.refuse(404, "this connection's provider is no longer offered"))
-        answer = ingest.receive(
-            connection,
-            spec,
+        outcome = ingest.admit_at_connection(
+            token,
             delivery_from(request),
             method=request.method,
             content_type=request.content_type or "",
         )
-        return respond(answer)
+        return respond(written(outcome))
 
     @extend_schema(exclude=True)
     def get(self, request, token: str):
@@ -139,43 +133,13 @@ class ProviderWebhookView(WebhookView):
         refused = too_large(request)
         if refused:
             return refused
-        try:
-            spec = get_provider(provider)
-        except LookupError:
-            return respond(ingest.refuse(404, f"unknown provider '{provider}'"))
-        secret = settings.WEBHOOK_APP_SECRETS.get(spec.key)
-        if spec.webhook_route != "provider" or not secret:
-            return respond(ingest.refuse(404, f"{spec.name} posts to each connection's own URL"))
-        delivery = delivery_from(request)
-        if request.method == "GET" or "validationToken" in delivery.query:
-            handshake = verify.handshake_response(spec.webhook_scheme, delivery, secret)
-            if handshake is None:
-                return respond(ingest.refuse(405, "this endpoint takes POST"))
-            return respond(ingest.Answer(*handshake))
-        try:
-            verify.verify(spec.webhook_scheme, delivery, secret)
-        except verify.VerificationError as error:
-            ingest.logger.warning("%s webhook refused: %s", spec.key, error.reason)
-            return respond(ingest.refuse(401, f"signature verification failed: {error.reason}"))
-        try:
-            payload = ingest.parse_payload(spec.webhook_scheme, delivery, request.content_type)
-        except ValueError as error:
-            return respond(ingest.refuse(400, str(error)))
-        handshake = verify.handshake_response(spec.webhook_scheme, delivery, secret)
-        if handshake is not None:
-            return respond(ingest.Answer(*handshake))
-        account = dig(payload, spec.webhook_account_path)
-        connection = (
-            Connection.objects.exclude(status=Connection.Status.REVOKED)
-            .filter(provider=spec.key, external_account_id=str(account or ""))
-            .first()
-            if account
-            else None
+        outcome = ingest.admit_at_provider(
+            provider,
+            delivery_from(request),
+            method=request.method,
+            content_type=request.content_type or "",
         )
-        if connection is None:
-            return respond(ingest.refuse(404, f"no connection for this {spec.name} account"))
-        event_type = ingest.event_type_of(spec.webhook_scheme, delivery, payload)
-        return respond(ingest.store(connection, spec, delivery, event_type))
+        return respond(written(outcome))
 
     @extend_schema(exclude=True)
     def get(self, request, provider: str):

@@ -11,9 +11,8 @@ import time
 import pytest
 
 from integrations.models import InboundEvent, RecordLink
+from tests.integrations.inbound.conftest import SLACK_SECRET
 from tests.integrations.providers.conftest import make_connection
-
-SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -111,15 +110,6 @@ def slack_post(client, body: dict, *, secret=SLACK_SECRET, timestamp=None):
         content_type="application/json",
         HTTP_X_SLACK_REQUEST_TIMESTAMP=stamp,
         HTTP_X_SLACK_SIGNATURE=signature,
-    )
-
-
-@pytest.fixture
-def slack_app(settings, vendor, db):
-    settings.WEBHOOK_APP_SECRETS = {"slack": SLACK_SECRET}
-    organization, _ = vendor
-    return make_connection(
-        organization, "slack", {"bot_token": "xoxb-1-abc"}, external_account_id="T0001"
     )
 
 
