@@ -111,6 +111,56 @@ def insert_unless_exists_many(
     return found
 
 
+@lru_cache(maxsize=8)
+def _unnest_statement(
+    model: type[models.Model], names: tuple[str, ...], unique: tuple[str, ...]
+) -> tuple[str, tuple[models.Field, ...]]:
+    """PostgreSQL: INSERT ... SELECT FROM unnest(one array per column) ON CONFLICT DO NOTHING
+    RETURNING the primary key and the `unique` columns of the rows it inserted."""
+    meta = model._meta
+    quote = db.ops.quote_name
+    fields = tuple(meta.get_field(name) for name in names)
+    keys = tuple(meta.get_field(name) for name in unique)
+    columns = ", ".join(quote(field.column) for field in fields)
+    arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
+    target = ", ".join(quote(field.column) for field in keys)
+    returning = ", ".join(quote(field.column) for field in (meta.pk, *keys))
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        f"ON CONFLICT ({target}) DO NOTHING RETURNING {returning}"
+    )
+    return sql, fields
+
+
+async def insert_unless_exists_many_async(
+    connection: Any,
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    unique: tuple[str, ...],
+) -> list[Any | None]:
+    """`insert_unless_exists_many` over a psycopg AsyncConnection to PostgreSQL (autocommit):
+    one statement for all the rows (an array per column, unnested), so one round trip and one
+    commit, atomic on its own. Values are prepared by Django's fields; no Django connection is
+    opened for it. A row repeating an earlier one's `unique` fields gets None."""
+    if not rows:
+        return []
+    sql, fields = _unnest_statement(model, tuple(rows[0]), unique)
+    first: dict[tuple, int] = {}
+    for index, row in enumerate(rows):
+        first.setdefault(tuple(row[name] for name in unique), index)
+    chosen = sorted(first.values())
+    columns = [
+        [field.get_db_prep_save(rows[i][field.name], db) for i in chosen] for field in fields
+    ]
+    async with connection.cursor() as cursor:
+        await cursor.execute(sql, columns)
+        inserted = {tuple(found[1:]): found[0] for found in await cursor.fetchall()}
+    return [
+        inserted.get(key) if first[key] == index else None
+        for index, key in enumerate(tuple(row[name] for name in unique) for row in rows)
+    ]
+
+
 def upsert_locked(
     model: type[models.Model], values: dict[str, Any], unique: tuple[str, ...]
 ) -> tuple[models.Model, bool]:

@@ -1,10 +1,19 @@
-"""Group commit for the ingest front: one writer thread per process, many deliveries a commit.
+"""Group commit for the ingest front: many deliveries a commit, each answered once it is in.
 
 A webhook cannot be acknowledged before its row is committed, and a commit per delivery (a
-statement, a round trip, a WAL flush each) was most of what a delivery cost the endpoint. The
+statement, a round trip, a WAL flush each) was most of what a delivery cost the endpoint. A
 writer takes everything handed to it while it was writing the last batch and writes it in one
-transaction (`writes.store_many`); each delivery's answer is given only once that commit
-returns. Under light load a batch is a single delivery and nothing waits for company.
+transaction; each delivery's answer is given only once that commit returns. Under light load a
+batch is a single delivery and nothing waits for company.
+
+Two writers, one interface (`write`, `pending`, `close`):
+- `LoopGroupCommit`, for PostgreSQL: on the event loop itself, over psycopg's asyncio
+  connection. A writer thread was measured waiting for the GIL each time the database answered
+  it while the loop was busy (up to the interpreter's 5 ms switch interval, several times a
+  batch): p50 of a batch's write 8.6 ms, p99 60 ms, where the loop writer needs no hand-off.
+- `GroupCommit`, for any database Django speaks (SQLite, the embedded default): one writer
+  thread per process over Django's connection.
+The drains are woken after the answers, on a thread of their own, off the acknowledgement's path.
 """
 
 from __future__ import annotations
@@ -14,8 +23,10 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from django.db import close_old_connections
 from django.db import connection as db
 
 from . import writes
@@ -31,8 +42,142 @@ _STOP = object()
 Settle = Callable[[Answer], None]
 
 
+def group_commit() -> LoopGroupCommit | GroupCommit:
+    """The writer for the configured database."""
+    return LoopGroupCommit() if db.vendor == "postgresql" else GroupCommit()
+
+
+def wake(organization_of: dict) -> None:
+    """Wake these drains, then give back the thread's database connection as Django does
+    after a request (kept for CONN_MAX_AGE, at once when that is 0)."""
+    try:
+        writes.wake(organization_of)
+    finally:
+        close_old_connections()
+
+
+class Waker:
+    """Wakes drains on a thread of its own, off the acknowledgement's path: what is handed over
+    while a wake-up is under way goes out together in the next one (one Redis round trip)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._due: dict = {}
+        self._queued = False
+        self._thread: ThreadPoolExecutor | None = None
+
+    def hand_over(self, organization_of: dict) -> None:
+        if not organization_of:
+            return
+        with self._lock:
+            self._due.update(organization_of)
+            if self._queued:
+                return
+            self._queued = True
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(1, thread_name_prefix="webhook-waker")
+            self._thread.submit(self._wake)
+
+    def _wake(self) -> None:
+        with self._lock:
+            due, self._due, self._queued = self._due, {}, False
+        wake(due)
+
+    def close(self) -> None:
+        """Wait for the wake-ups handed over, then end the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.shutdown(wait=True)
+
+
+class LoopGroupCommit:
+    """PostgreSQL, on the event loop: a task writes whatever is pending, batch after batch."""
+
+    def __init__(self, *, max_batch: int = MAX_BATCH) -> None:
+        self.max_batch = max_batch
+        self._pending: list[tuple[Admitted, asyncio.Future]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task | None = None
+        self._ready: asyncio.Event | None = None
+        self._connection: Any = None
+        self._waker = Waker()
+        self._closing = False
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def write(self, admitted: Admitted) -> Answer:
+        """The delivery's answer, once it is committed (or could not be)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # first use, or a new server in this process (tests)
+            self._loop, self._task, self._connection, self._pending = loop, None, None, []
+            self._ready, self._closing = asyncio.Event(), False
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run(), name="webhook-writer")
+        future = loop.create_future()
+        self._pending.append((admitted, future))
+        self._ready.set()
+        return await future
+
+    async def close(self) -> None:
+        """Write what is pending, then close the connection and the waker."""
+        if self._task is not None and not self._task.done():
+            self._closing = True
+            self._ready.set()
+            await self._task
+        if self._connection is not None and self._loop is asyncio.get_running_loop():
+            await self._connection.close()
+        self._connection = self._task = self._loop = None
+        self._closing = False
+        await asyncio.get_running_loop().run_in_executor(None, self._waker.close)
+
+    async def _run(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                await self._write(batch)
+            if self._closing:
+                return
+
+    async def _write(self, batch: list[tuple[Admitted, asyncio.Future]]) -> None:
+        admitted = [entry for entry, _ in batch]
+        try:
+            ids = await writes.store_many_async(await self._connect(), admitted)
+        except Exception:
+            logger.exception("%d webhook deliveries could not be stored", len(batch))
+            await self._drop_connection()
+            for _, future in batch:
+                _resolve(future, NOT_STORED)
+            return
+        for (entry, future), event_id in zip(batch, ids, strict=True):
+            _resolve(future, writes.answer_for(entry, event_id))
+        self._waker.hand_over(writes.to_wake(admitted, ids))
+
+    async def _connect(self) -> Any:
+        if self._connection is None or self._connection.closed:
+            import psycopg
+
+            params = db.get_connection_params()
+            params.pop("cursor_factory", None)  # Django's are synchronous
+            self._connection = await psycopg.AsyncConnection.connect(**params, autocommit=True)
+        return self._connection
+
+    async def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                await connection.close()
+            except Exception:
+                logger.debug("closing a failed connection failed too", exc_info=True)
+
+
 class GroupCommit:
-    """The writer thread and its queue; started on the first delivery, stopped by `stop`."""
+    """Any database, on a writer thread started on the first delivery."""
 
     def __init__(self, *, max_batch: int = MAX_BATCH) -> None:
         self.max_batch = max_batch
@@ -43,6 +188,10 @@ class GroupCommit:
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
 
     def submit(self, admitted: Admitted, settle: Settle) -> None:
         """Queue a delivery; `settle` is called (on the writer thread) with its answer."""
@@ -73,6 +222,9 @@ class GroupCommit:
             return
         self._queue.put(_STOP)
         thread.join(timeout)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.stop)
 
     def _run(self) -> None:
         stopping = False
@@ -105,10 +257,7 @@ class GroupCommit:
             return
         for (entry, settle), event_id in zip(batch, ids, strict=True):
             _tell(settle, writes.answer_for(entry, event_id))
-        writes.wake_new(admitted, ids)
-        # As Django does after a request: the connection is kept for CONN_MAX_AGE, or given
-        # back (to the pool, or closed) at once when that is 0.
-        db.close_if_unusable_or_obsolete()
+        wake(writes.to_wake(admitted, ids))
 
 
 def _tell(settle: Settle, answer: Answer) -> None:

@@ -26,9 +26,9 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.http.request import split_domain_port, validate_host
 
-from . import verify
+from . import lookup, verify
 from .answers import Answer, refuse
-from .batch import GroupCommit
+from .batch import GroupCommit, LoopGroupCommit, group_commit
 from .ingest import (
     Admitted,
     admit_at_connection,
@@ -44,11 +44,13 @@ logger = logging.getLogger(__name__)
 class Route:
     """A webhook URL: `admit` runs on a thread; `admit_on_loop`, where there is one, first
     tries without blocking (None: it would need the database or the provider), which spares
-    the common case (a connection the lookup keeps) the thread hop."""
+    the common case (a connection the lookup keeps) the thread hop; `refresh_ahead` reads a
+    kept connection again on a thread before it must be (`lookup.due_for_refresh`)."""
 
     pattern: re.Pattern
     admit: Callable[..., Answer | Admitted]
     admit_on_loop: Callable[..., Answer | Admitted | None] | None = None
+    refresh_ahead: Callable[[str], None] | None = None
 
 
 ROUTES = (
@@ -56,6 +58,7 @@ ROUTES = (
         re.compile(r"^/api/integrations/inbound/(?P<key>[^/]+)/$"),
         admit_at_connection,
         admit_known,
+        lookup.refresh,
     ),
     Route(re.compile(r"^/api/integrations/webhooks/(?P<key>[^/]+)/$"), admit_at_provider),
 )
@@ -68,10 +71,18 @@ Scope = dict[str, Any]
 class IngestFront:
     """ASGI middleware: webhooks here, everything else to `fallback`."""
 
-    def __init__(self, fallback, *, writer: GroupCommit | None = None) -> None:
+    def __init__(self, fallback) -> None:
         self.fallback = fallback
-        self.writer = writer or GroupCommit()
+        self._writer: LoopGroupCommit | GroupCommit | None = None
         self._admitting: ThreadPoolExecutor | None = None
+        self._refreshing: set[str] = set()
+
+    @property
+    def writer(self) -> LoopGroupCommit | GroupCommit:
+        """The group commit for the configured database, made on first use."""
+        if self._writer is None:
+            self._writer = group_commit()
+        return self._writer
 
     @property
     def admitting(self) -> ThreadPoolExecutor:
@@ -125,6 +136,8 @@ class IngestFront:
         try:
             outcome = None
             if route.admit_on_loop is not None:
+                if route.refresh_ahead is not None:
+                    self._refresh_ahead(route.refresh_ahead, key)
                 outcome = route.admit_on_loop(key, delivery, **request)
             if outcome is None:
                 work = partial(admit_on_thread, route.admit, key, delivery, **request)
@@ -136,8 +149,16 @@ class IngestFront:
             return await self.writer.write(outcome)
         return outcome
 
+    def _refresh_ahead(self, refresh: Callable[[str], None], key: str) -> None:
+        """Read the key's connection again on a thread, once at a time, if it is due."""
+        if key in self._refreshing or not lookup.due_for_refresh(key):
+            return
+        self._refreshing.add(key)
+        done = self.admitting.submit(admit_on_thread, refresh, key)
+        done.add_done_callback(lambda _: self._refreshing.discard(key))
+
     async def _health(self, send) -> None:
-        await respond(send, Answer(200, {"status": "ok", "writer": self.writer.alive}))
+        await respond(send, Answer(200, {"status": "ok", "pending_writes": self.writer.pending}))
 
     async def _lifespan(self, receive, send) -> None:
         while True:
@@ -148,12 +169,12 @@ class IngestFront:
                 # Write what was handed over before the server goes (it has stopped taking
                 # requests and waited for those in flight); the threads' database
                 # connections close as they end.
-                await asyncio.get_running_loop().run_in_executor(None, self._stop)
+                await self.writer.close()
+                await asyncio.get_running_loop().run_in_executor(None, self._stop_admitting)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    def _stop(self) -> None:
-        self.writer.stop()
+    def _stop_admitting(self) -> None:
         admitting, self._admitting = self._admitting, None
         if admitting is not None:
             admitting.shutdown(wait=True)

@@ -18,6 +18,7 @@ from django.dispatch import receiver
 from integrations.models import Connection
 
 MAX_ENTRIES = 10_000
+REFRESH_AHEAD = 0.75  # of the time a connection is kept
 _cache: dict[str, tuple[float, Connection]] = {}
 
 
@@ -32,12 +33,26 @@ def cached_connection(token: str) -> Connection | None:
     return None
 
 
-def connection_for_token(token: str) -> Connection | None:
-    """The connection (not revoked) whose webhook URL ends in this token, or None."""
+def due_for_refresh(token: str) -> bool:
+    """Whether the kept connection has lived most of its time: read it again now (`refresh`,
+    on a thread) while it still serves, so that a steady stream of deliveries never waits for
+    the database (and the many that arrive while one reads it do not all read it too)."""
+    cached = _cache.get(token)
+    ttl = settings.WEBHOOK_CONNECTION_CACHE_SECONDS
+    return cached is not None and time.monotonic() - cached[0] >= ttl * REFRESH_AHEAD
+
+
+def refresh(token: str) -> None:
+    connection_for_token(token, fresh=True)
+
+
+def connection_for_token(token: str, *, fresh: bool = False) -> Connection | None:
+    """The connection (not revoked) whose webhook URL ends in this token, or None; `fresh`:
+    read from the database even when one is kept."""
     ttl = settings.WEBHOOK_CONNECTION_CACHE_SECONDS
     now = time.monotonic()
     cached = _cache.get(token)
-    if cached is not None and now - cached[0] < ttl:
+    if cached is not None and now - cached[0] < ttl and not fresh:
         return cached[1]
     connection = (
         Connection.objects.exclude(status=Connection.Status.REVOKED)

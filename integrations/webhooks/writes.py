@@ -15,7 +15,11 @@ from typing import Any
 
 from django.db import transaction
 
-from integrations.inserts import insert_unless_exists, insert_unless_exists_many
+from integrations.inserts import (
+    insert_unless_exists,
+    insert_unless_exists_many,
+    insert_unless_exists_many_async,
+)
 from integrations.models import InboundEvent
 
 from .answers import Answer
@@ -43,7 +47,9 @@ def store(admitted: Admitted) -> Answer:
     event_id = insert_unless_exists(InboundEvent, admitted.values, unique=UNIQUE)
     if event_id is not None and admitted.status == InboundEvent.Status.RECEIVED:
         # robust: the event is stored whatever happens to the wake-up; the sweep covers it.
-        transaction.on_commit(lambda: wake([admitted]), robust=True)
+        transaction.on_commit(
+            lambda: wake({admitted.connection_id: admitted.organization_id}), robust=True
+        )
     return answer_for(admitted, event_id)
 
 
@@ -51,33 +57,35 @@ def store_many(batch: Sequence[Admitted]) -> list[Any | None]:
     """Every delivery of the batch in one transaction: each one's new event id, or None for a
     duplicate, in order. Raises whatever the database raised, having stored none of them (the
     caller answers each delivery 503, so that its provider delivers it again). The caller
-    acknowledges, then wakes the drains (`wake_new`)."""
+    acknowledges, then wakes the drains (`wake(to_wake(batch, ids))`)."""
     with transaction.atomic():
         return insert_unless_exists_many(
             InboundEvent, [admitted.values for admitted in batch], unique=UNIQUE
         )
 
 
-def wake_new(batch: Sequence[Admitted], ids: Sequence[Any | None]) -> None:
-    """Wake the drains for the events of `store_many` that were new and are to be processed."""
-    wake(
-        [
-            admitted
-            for admitted, event_id in zip(batch, ids, strict=True)
-            if event_id is not None and admitted.status == InboundEvent.Status.RECEIVED
-        ]
+async def store_many_async(connection: Any, batch: Sequence[Admitted]) -> list[Any | None]:
+    """`store_many` over a psycopg AsyncConnection to the same PostgreSQL database."""
+    return await insert_unless_exists_many_async(
+        connection, InboundEvent, [admitted.values for admitted in batch], unique=UNIQUE
     )
 
 
-def wake(stored: Sequence[Admitted]) -> None:
-    """Wake the drain of each connection that has new events to process (once each, in one
-    Redis round trip). A failed wake-up is logged, not raised: the events are stored and the
-    sweep queues them."""
+def to_wake(batch: Sequence[Admitted], ids: Sequence[Any | None]) -> dict:
+    """The connections (id -> organization id) with new events of `batch` to process."""
+    return {
+        admitted.connection_id: admitted.organization_id
+        for admitted, event_id in zip(batch, ids, strict=True)
+        if event_id is not None and admitted.status == InboundEvent.Status.RECEIVED
+    }
+
+
+def wake(organization_of: dict) -> None:
+    """Wake the drain of each connection (id -> its organization's id) that has new events to
+    process, in one Redis round trip. A failed wake-up is logged, not raised: the events are
+    stored and the sweep queues them."""
     from .dispatch import queue_drains
 
-    organization_of = {}
-    for admitted in stored:
-        organization_of.setdefault(admitted.connection_id, admitted.organization_id)
     if not organization_of:
         return
     try:

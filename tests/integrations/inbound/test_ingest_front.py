@@ -4,6 +4,7 @@ passed through untouched."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -12,7 +13,7 @@ import time
 import pytest
 import requests
 import uvicorn
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.urls import reverse
 
 from integrations.models import Connection, InboundEvent
@@ -177,14 +178,17 @@ def test_when_the_database_refuses_the_write_the_answer_is_503_and_the_writer_go
     hub, bridge, woken, monkeypatch
 ):
     connection, secret = bridge
-    real_store_many = writes.store_many
 
-    def refused(batch_):
+    def refused(*args):
         raise OperationalError("the database is restarting")
 
-    monkeypatch.setattr(writes, "store_many", refused)
-    failed = post(hub, connection, bridge_body("a"), secret)
-    monkeypatch.setattr(writes, "store_many", real_store_many)
+    async def refused_async(*args):
+        refused()
+
+    with monkeypatch.context() as patched:
+        patched.setattr(writes, "store_many", refused)
+        patched.setattr(writes, "store_many_async", refused_async)
+        failed = post(hub, connection, bridge_body("a"), secret)
     stored = post(hub, connection, bridge_body("b"), secret)
 
     assert failed.status_code == 503 and "deliver it again" in failed.json()["error"]
@@ -218,6 +222,27 @@ def test_the_writer_answers_all_it_was_handed_before_it_stops(bridge, woken):
     assert InboundEvent.objects.count() == 3
     assert woken and all(w == {connection.pk: connection.organization_id} for w in woken)
     assert not writer.alive
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the loop writer is PostgreSQL's")
+def test_the_loop_writer_commits_a_batch_and_answers_a_repeat_within_it_as_a_duplicate(
+    bridge, woken
+):
+    connection_, _ = bridge
+    writer = batch.LoopGroupCommit()
+    entries = [admitted(connection_, record_id) for record_id in ("a", "b", "c", "a")]
+
+    async def write_all():
+        try:
+            return await asyncio.gather(*(writer.write(entry) for entry in entries))
+        finally:
+            await writer.close()
+
+    answers = asyncio.run(write_all())
+
+    assert [a.data["status"] for a in answers] == ["received"] * 3 + ["duplicate"]
+    assert InboundEvent.objects.count() == 3
+    assert woken and all(w == {connection_.pk: connection_.organization_id} for w in woken)
 
 
 def test_the_provider_url_is_served_by_the_front(hub, slack_app):

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 
 from integrations import services
 from integrations.models import Connection, InboundEvent, RecordLink
-from integrations.webhooks.lookup import connection_for_token
+from integrations.webhooks.lookup import (
+    cached_connection,
+    connection_for_token,
+    due_for_refresh,
+    refresh,
+)
 from tests.integrations.inbound.test_inbound_endpoint import bridge_body, post
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +90,21 @@ def test_an_event_stored_from_a_stale_connection_since_revoked_is_ignored(
     assert event.status == InboundEvent.Status.IGNORED
     assert event.outcome == "the connection was revoked"
     assert not RecordLink.objects.exists()
+
+
+def test_a_kept_connection_is_read_again_ahead_of_its_time_while_it_still_serves(bridge, settings):
+    settings.WEBHOOK_CONNECTION_CACHE_SECONDS = 0.2
+    connection, _ = bridge
+    token = connection.webhook_token
+    connection_for_token(token)
+    assert not due_for_refresh(token)
+    Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.PAUSED)
+    time.sleep(0.16)  # three quarters of the time it is kept, and a little more
+
+    assert due_for_refresh(token)
+    assert cached_connection(token).status == Connection.Status.ACTIVE  # still served
+    refresh(token)
+
+    assert not due_for_refresh(token)
+    assert cached_connection(token).status == Connection.Status.PAUSED
+    assert not due_for_refresh("unknown-token")
