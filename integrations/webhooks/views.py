@@ -44,11 +44,18 @@ def respond(answer: ingest.Answer) -> HttpResponse:
     return JsonResponse(answer.data, status=answer.status)
 
 
-def written(outcome: ingest.Answer | ingest.Admitted) -> ingest.Answer:
-    """An admitted delivery stored now, or the answer that refused or handled it."""
+def answered(request, admit, key: str) -> HttpResponse:
+    """The delivery admitted by `admit` (`ingest.admit_at_*`) and stored now, or the answer
+    that refused or handled it."""
+    refused = too_large(request)
+    if refused:
+        return refused
+    outcome = admit(
+        key, delivery_from(request), method=request.method, content_type=request.content_type or ""
+    )
     if isinstance(outcome, ingest.Admitted):
-        return writes.store(outcome)
-    return outcome
+        return respond(writes.store(outcome))
+    return respond(outcome)
 
 
 def too_large(request) -> HttpResponse | None:
@@ -100,16 +107,7 @@ class ConnectionWebhookView(WebhookView):
         tags=["webhooks"],
     )
     def post(self, request, token: str):
-        refused = too_large(request)
-        if refused:
-            return refused
-        outcome = ingest.admit_at_connection(
-            token,
-            delivery_from(request),
-            method=request.method,
-            content_type=request.content_type or "",
-        )
-        return respond(written(outcome))
+        return answered(request, ingest.admit_at_connection, token)
 
     @extend_schema(exclude=True)
     def get(self, request, token: str):
@@ -130,16 +128,7 @@ class ProviderWebhookView(WebhookView):
         tags=["webhooks"],
     )
     def post(self, request, provider: str):
-        refused = too_large(request)
-        if refused:
-            return refused
-        outcome = ingest.admit_at_provider(
-            provider,
-            delivery_from(request),
-            method=request.method,
-            content_type=request.content_type or "",
-        )
-        return respond(written(outcome))
+        return answered(request, ingest.admit_at_provider, provider)
 
     @extend_schema(exclude=True)
     def get(self, request, provider: str):
