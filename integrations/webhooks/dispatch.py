@@ -50,20 +50,13 @@ DRAIN = "inbound"
 
 def queue_drain(connection_id, organization_id: int, *, force: bool = False) -> None:
     """Wake the connection's drain, unless a wake-up is already waiting (see wakeups)."""
-    from integrations import wakeups
-    from integrations.tasks import drain_inbound_events
-
-    def send() -> None:
-        drain_inbound_events.apply_async(
-            args=[str(connection_id)], queue=queue_for(organization_id), priority=INBOUND_PRIORITY
-        )
-
-    wakeups.kick(DRAIN, connection_id, send, force=force)
+    queue_drains({connection_id: organization_id}, force=force)
 
 
-def queue_drains(organization_of: dict) -> None:
-    """`queue_drain` for many connections (connection id -> its organization's id) in one Redis
-    round trip: the group-commit writer wakes every connection of a batch at once."""
+def queue_drains(organization_of: dict, *, force: bool = False) -> None:
+    """Wake the drains of many connections (connection id -> its organization's id) in one
+    Redis round trip, each unless a wake-up is already waiting (`force`: whether or not): the
+    group-commit writer wakes every connection of a batch at once."""
     from integrations import wakeups
     from integrations.tasks import drain_inbound_events
 
@@ -75,4 +68,4 @@ def queue_drains(organization_of: dict) -> None:
                 priority=INBOUND_PRIORITY,
             )
 
-    wakeups.kick_all(DRAIN, list(organization_of), send)
+    wakeups.kick_all(DRAIN, list(organization_of), send, force=force)

@@ -194,10 +194,42 @@ def admit(
             "webhook for %s refused: the connection has no webhook secret", connection.pk
         )
         return refuse(401, "this connection has no webhook secret; relink it")
+    checked = verified(
+        scheme,
+        delivery,
+        secret,
+        handshake_secret=handshake_token(connection, scheme, secret),
+        method=method,
+        content_type=content_type,
+        sender=f"connection {connection.pk}",
+    )
+    if isinstance(checked, Answer):
+        return checked
+    delivery, payload = checked
+    if scheme in verify.NEEDS_PROVIDER_CONFIRMATION:
+        refusal = refusal_unless_confirmed(connection, spec, delivery, secret)
+        if refusal is not None:
+            return refusal
+    return admitted(connection, spec, delivery, event_type_of(scheme, delivery, payload))
+
+
+def verified(
+    scheme: str,
+    delivery: verify.Delivery,
+    secret: str,
+    *,
+    handshake_secret: str,
+    method: str,
+    content_type: str,
+    sender: str,
+) -> Answer | tuple[verify.Delivery, Any]:
+    """The delivery (a shared secret from the URL presented as a header) and its parsed body,
+    once its signature is verified over the raw bytes; or the answer instead: a subscription
+    handshake (before the signature for a GET or Graph's validationToken, after it for one in
+    the body), 401 for a bad signature (logged as `sender`'s, never with the secret), 400 for a
+    bad body."""
     if method == "GET" or "validationToken" in delivery.query:
-        handshake = verify.handshake_response(
-            scheme, delivery, handshake_token(connection, scheme, secret)
-        )
+        handshake = verify.handshake_response(scheme, delivery, handshake_secret)
         if handshake is None:
             return refuse(405, "this endpoint takes POST")
         return Answer(*handshake)
@@ -205,22 +237,16 @@ def admit(
     try:
         verify.verify(scheme, delivery, secret)
     except verify.VerificationError as error:
-        logger.warning("webhook for connection %s refused: %s", connection.pk, error.reason)
+        logger.warning("webhook for %s refused: %s", sender, error.reason)
         return refuse(401, f"signature verification failed: {error.reason}")
     try:
         payload = parse_payload(scheme, delivery, content_type)
     except ValueError as error:
         return refuse(400, str(error))
-    handshake = verify.handshake_response(
-        scheme, delivery, handshake_token(connection, scheme, secret)
-    )
+    handshake = verify.handshake_response(scheme, delivery, handshake_secret)
     if handshake is not None:
         return Answer(*handshake)
-    if scheme in verify.NEEDS_PROVIDER_CONFIRMATION:
-        refusal = refusal_unless_confirmed(connection, spec, delivery, secret)
-        if refusal is not None:
-            return refusal
-    return admitted(connection, spec, delivery, event_type_of(scheme, delivery, payload))
+    return delivery, payload
 
 
 def admit_at_provider(
@@ -237,23 +263,18 @@ def admit_at_provider(
         return refuse(404, f"{spec.name} posts to each connection's own URL")
     if len(delivery.body) > max_body_bytes():
         return refuse(413, f"the body is larger than {max_body_bytes()} bytes")
-    if method == "GET" or "validationToken" in delivery.query:
-        handshake = verify.handshake_response(spec.webhook_scheme, delivery, secret)
-        if handshake is None:
-            return refuse(405, "this endpoint takes POST")
-        return Answer(*handshake)
-    try:
-        verify.verify(spec.webhook_scheme, delivery, secret)
-    except verify.VerificationError as error:
-        logger.warning("%s webhook refused: %s", spec.key, error.reason)
-        return refuse(401, f"signature verification failed: {error.reason}")
-    try:
-        payload = parse_payload(spec.webhook_scheme, delivery, content_type)
-    except ValueError as error:
-        return refuse(400, str(error))
-    handshake = verify.handshake_response(spec.webhook_scheme, delivery, secret)
-    if handshake is not None:
-        return Answer(*handshake)
+    checked = verified(
+        spec.webhook_scheme,
+        delivery,
+        secret,
+        handshake_secret=secret,
+        method=method,
+        content_type=content_type,
+        sender=spec.key,
+    )
+    if isinstance(checked, Answer):
+        return checked
+    delivery, payload = checked
     account = dig(payload, spec.webhook_account_path)
     connection = (
         Connection.objects.exclude(status=Connection.Status.REVOKED)

@@ -49,11 +49,11 @@ def refresh(token: str) -> None:
 def connection_for_token(token: str, *, fresh: bool = False) -> Connection | None:
     """The connection (not revoked) whose webhook URL ends in this token, or None; `fresh`:
     read from the database even when one is kept."""
+    kept = None if fresh else cached_connection(token)
+    if kept is not None:
+        return kept
     ttl = settings.WEBHOOK_CONNECTION_CACHE_SECONDS
     now = time.monotonic()
-    cached = _cache.get(token)
-    if cached is not None and now - cached[0] < ttl and not fresh:
-        return cached[1]
     connection = (
         Connection.objects.exclude(status=Connection.Status.REVOKED)
         .filter(webhook_token=token)
