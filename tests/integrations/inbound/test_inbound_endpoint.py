@@ -64,8 +64,11 @@ def test_a_missing_or_wrong_secret_is_refused_and_nothing_is_stored(client, brid
 
 def test_the_secret_never_reaches_the_log(client, bridge, caplog):
     connection, secret = bridge
-    post(client, connection, bridge_body(), secret=secret + "x")
+    assert post(client, connection, bridge_body(), secret=secret + "x").status_code == 401
     assert secret not in caplog.text
+    # Nor the URL's token, which Django's line for the 401 would carry (wedsync.log_redaction).
+    assert connection.webhook_token not in caplog.text
+    assert "Unauthorized: /api/integrations/inbound/[redacted]/" in caplog.text
 
 
 def test_an_unknown_or_revoked_connection_is_404(client, bridge):
