@@ -11,8 +11,9 @@ wedding: Google Calendar (one in-process GoogleCalendarEmulator; a calendar and 
 per connection) and CalDAV (Radicale subprocesses, a user and a calendar per connection; one
 server per calendar, as three vendors' calendars are three servers, unless `--radicales`: one
 Radicale takes a global lock for every write, so calendars sharing one queue there). The hub
-runs as deployed (docker/compose.yaml): uvicorn (ASGI, DB_POOL=1: HTTP and WebSocket), gunicorn
-taking the webhooks (WSGI, `--ingest-workers` sync workers) and a Celery worker consuming
+runs as deployed (docker/compose.yaml): uvicorn (ASGI, DB_POOL=1: HTTP and WebSocket), uvicorn
+taking the webhooks (the same ASGI app, whose ingest front answers them with group commit;
+`--ingest-workers` processes) and a Celery worker consuming
 priority,webhooks,sync (prefork -c 2, as deployed: a process per core; 3, 4 and 6 measured
 no better here, within this VM's noise). The timeline item is created through the
 bridge and its first push reaches all nine systems before anything is measured; then the socket
@@ -572,7 +573,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1, help="timeline items changed in turn")
     parser.add_argument("--web-workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument(
-        "--ingest-workers", type=int, default=2, help="gunicorn workers taking the webhooks"
+        "--ingest-workers", type=int, default=2, help="uvicorn workers taking the webhooks"
     )
     parser.add_argument("--worker-processes", type=int, default=1, help="Celery workers")
     parser.add_argument("--pool", choices=["prefork", "threads", "solo"], default="prefork")
@@ -674,15 +675,15 @@ def main() -> None:
                 stderr=subprocess.STDOUT,
             )
         )
-        # Webhooks go where the deployment routes them (docker/compose.yaml): the WSGI ingest
-        # service, unless --ingest-workers 0 sends them to the ASGI server too.
+        # Webhooks go where the deployment routes them (docker/compose.yaml): the ingest
+        # service, unless --ingest-workers 0 sends them to the web server's front too.
         ingest_port = free_port() if args.ingest_workers else port
         if args.ingest_workers:
             processes.append(
                 subprocess.Popen(
-                    server_command("gunicorn", ingest_port, args.ingest_workers),
+                    server_command("uvicorn", ingest_port, args.ingest_workers),
                     cwd=REPO,
-                    env=env,
+                    env={**env, "DB_POOL": "1"},
                     stdout=(work / "ingest.log").open("w"),
                     stderr=subprocess.STDOUT,
                 )
@@ -723,7 +724,7 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/healthz")
         ingest = f"http://127.0.0.1:{ingest_port}"
-        wait_http(f"{ingest}/healthz")
+        wait_http(f"{ingest}/healthz/ingest")
 
         socket = Socket(
             f"ws://127.0.0.1:{port}/ws/weddings/{seeded['wedding']}/", seeded["token"], []
@@ -923,7 +924,8 @@ def main() -> None:
         "cpu_cores": cpu,
         "pg_sessions_opened": sessions,
         "machine": described,
-        "hub": f"uvicorn --workers {args.web_workers}, {args.worker_processes} x celery worker "
+        "hub": f"uvicorn --workers {args.web_workers}, ingest uvicorn --workers "
+        f"{args.ingest_workers}, {args.worker_processes} x celery worker "
         f"--pool {args.pool} -c {args.concurrency} -Q {queues}",
         "probe": f"poll every {args.poll_ms:g} ms; caldav by {args.caldav_probe}",
         "wedding_today": args.days_ahead == 0,
