@@ -3,7 +3,12 @@ events by their dedup key, record links by their external id)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -111,25 +116,78 @@ def insert_unless_exists_many(
     return found
 
 
+def _travels_as_base64(field: models.Field) -> bool:
+    return field.get_internal_type() == "BinaryField"
+
+
 @lru_cache(maxsize=8)
-def _unnest_statement(
+def _recordset_statement(
     model: type[models.Model], names: tuple[str, ...], unique: tuple[str, ...]
 ) -> tuple[str, tuple[models.Field, ...]]:
-    """PostgreSQL: INSERT ... SELECT FROM unnest(one array per column) ON CONFLICT DO NOTHING
-    RETURNING the primary key and the `unique` columns of the rows it inserted."""
+    """PostgreSQL: INSERT ... SELECT FROM jsonb_to_recordset(the rows as one JSON array) ON
+    CONFLICT DO NOTHING RETURNING the primary key and the `unique` columns of the rows it
+    inserted. Binary columns travel base64-encoded and are decoded in the statement."""
     meta = model._meta
     quote = db.ops.quote_name
     fields = tuple(meta.get_field(name) for name in names)
     keys = tuple(meta.get_field(name) for name in unique)
     columns = ", ".join(quote(field.column) for field in fields)
-    arrays = ", ".join(f"%s::{field.db_type(db)}[]" for field in fields)
+    selected = ", ".join(
+        f"decode(r.{quote(field.column)}, 'base64')"
+        if _travels_as_base64(field)
+        else f"r.{quote(field.column)}"
+        for field in fields
+    )
+    defined = ", ".join(
+        f"{quote(field.column)} {'text' if _travels_as_base64(field) else field.db_type(db)}"
+        for field in fields
+    )
     target = ", ".join(quote(field.column) for field in keys)
     returning = ", ".join(quote(field.column) for field in (meta.pk, *keys))
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {selected} "  # noqa: S608
+        f"FROM jsonb_to_recordset(%s::jsonb) AS r({defined}) "
         f"ON CONFLICT ({target}) DO NOTHING RETURNING {returning}"
     )
     return sql, fields
+
+
+AS_IS = frozenset(
+    {"CharField", "TextField", "SlugField", "IntegerField", "PositiveIntegerField"}
+    | {"BigIntegerField", "SmallIntegerField", "BooleanField", "FloatField"}
+)
+
+
+def _to_json(field: models.Field) -> Callable[[Any], Any]:
+    """How a value of `field` becomes the JSON the recordset reads back into its column."""
+    kind = field.get_internal_type()
+    if kind == "BinaryField":
+        return lambda value: base64.b64encode(value).decode("ascii")
+    if isinstance(field, models.JSONField):
+        if field.encoder is None:
+            return lambda value: value
+        return lambda value: json.loads(json.dumps(value, cls=field.encoder))
+    if kind in AS_IS:
+        return lambda value: value
+
+    def prepared(value: Any) -> Any:
+        value = field.get_db_prep_save(value, db)
+        if isinstance(value, dt.date | dt.time):  # datetimes too; microseconds kept
+            return value.isoformat()
+        if isinstance(value, uuid.UUID | Decimal):
+            return str(value)
+        return value
+
+    return prepared
+
+
+@lru_cache(maxsize=8)
+def _converters(
+    model: type[models.Model], names: tuple[str, ...]
+) -> tuple[tuple[str, str, Callable[[Any], Any]], ...]:
+    """(field name, column, to JSON) for each of `names`, built once per process."""
+    fields = (model._meta.get_field(name) for name in names)
+    return tuple((field.name, field.column, _to_json(field)) for field in fields)
 
 
 async def insert_unless_exists_many_async(
@@ -139,21 +197,32 @@ async def insert_unless_exists_many_async(
     unique: tuple[str, ...],
 ) -> list[Any | None]:
     """`insert_unless_exists_many` over a psycopg AsyncConnection to PostgreSQL (autocommit):
-    one statement for all the rows (an array per column, unnested), so one round trip and one
-    commit, atomic on its own. Values are prepared by Django's fields; no Django connection is
-    opened for it. A row repeating an earlier one's `unique` fields gets None."""
+    one statement for all the rows, so one round trip and one commit, atomic on its own. The
+    rows go as one JSON parameter (json.dumps, in C) rather than an array per column, whose
+    dumping psycopg does element by element in Python: 0.7 ms a batch and 0.1 ms a row of the
+    ingest front's CPU, measured. No Django connection is opened for it. A row repeating an
+    earlier one's `unique` fields gets None."""
     if not rows:
         return []
-    sql, fields = _unnest_statement(model, tuple(rows[0]), unique)
+    names = tuple(rows[0])
+    sql, _ = _recordset_statement(model, names, unique)
+    converters = _converters(model, names)
     first: dict[tuple, int] = {}
     for index, row in enumerate(rows):
         first.setdefault(tuple(row[name] for name in unique), index)
-    chosen = sorted(first.values())
-    columns = [
-        [field.get_db_prep_save(rows[i][field.name], db) for i in chosen] for field in fields
-    ]
+    document = json.dumps(
+        [
+            {
+                column: None if rows[i][name] is None else to_json(rows[i][name])
+                for name, column, to_json in converters
+            }
+            for i in sorted(first.values())
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     async with connection.cursor() as cursor:
-        await cursor.execute(sql, columns)
+        await cursor.execute(sql, [document])
         inserted = {tuple(found[1:]): found[0] for found in await cursor.fetchall()}
     return [
         inserted.get(key) if first[key] == index else None

@@ -86,7 +86,13 @@ def dedup_key_of(scheme: str, delivery: verify.Delivery, event_type: str) -> str
 
 
 def storable_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.lower() not in UNSTORED_HEADERS}
+    return {k: storable_text(v) for k, v in headers.items() if k.lower() not in UNSTORED_HEADERS}
+
+
+def storable_text(text: str) -> str:
+    """`text` without NUL characters, which PostgreSQL's text refuses (a whole batch of
+    deliveries with it): each becomes U+FFFD. The raw body is stored as bytes, untouched."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def handshake_token(connection: Connection, scheme: str, secret: str) -> str:
@@ -303,8 +309,8 @@ def admitted(
     values = {
         "connection": connection.pk,
         "provider": spec.key,
-        "dedup_key": dedup_key_of(spec.webhook_scheme, delivery, event_type),
-        "event_type": event_type[:200],
+        "dedup_key": storable_text(dedup_key_of(spec.webhook_scheme, delivery, event_type)),
+        "event_type": storable_text(event_type[:200]),
         "body": delivery.body,
         "headers": storable_headers(dict(delivery.headers)),
         "status": status,

@@ -166,6 +166,19 @@ def test_other_methods_are_405_and_unsupported_events_stored_as_ignored(hub, bri
     assert woken == []  # an ignored event has nothing to process
 
 
+def test_a_nul_in_the_event_type_or_id_is_stored_not_a_failed_batch(hub, bridge, woken):
+    """PostgreSQL's text takes no NUL: such a delivery (signed, so from the vendor) would
+    have failed its whole batch with 503; it is stored, its text with U+FFFD instead."""
+    connection_, secret = bridge
+    body = json.dumps({"event": "timeline_item.updated\u0000x", "id": "tl\u00001"}).encode()
+    response = post(hub, connection_, body, secret)
+    assert response.status_code == 202, response.text
+    event = InboundEvent.objects.get(pk=response.json()["id"])
+    assert event.event_type == "timeline_item.updated\ufffdx"
+    assert event.status == InboundEvent.Status.IGNORED
+    assert bytes(event.body) == body
+
+
 def test_a_paused_connections_deliveries_are_held(hub, bridge, woken):
     connection, secret = bridge
     Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.PAUSED)
@@ -243,6 +256,39 @@ def test_the_loop_writer_commits_a_batch_and_answers_a_repeat_within_it_as_a_dup
     assert [a.data["status"] for a in answers] == ["received"] * 3 + ["duplicate"]
     assert InboundEvent.objects.count() == 3
     assert woken and all(w == {connection_.pk: connection_.organization_id} for w in woken)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the loop writer is PostgreSQL's")
+def test_the_loop_writer_stores_each_value_as_the_django_view_would(bridge, woken):
+    """The batch travels as one JSON document: bytes that are not text, a NUL, headers and
+    the received time to the microsecond come back out of the database as they went in."""
+    connection_, _ = bridge
+    body = b"\x00\xff\xfe raw \x00 bytes"
+    headers = {"X-Thing": '\u00e9t\u00e9 "quoted"'}
+    delivery = Delivery(body=body, headers=headers, url="", query={})
+    entry = ingest.admitted(connection_, connection_.spec, delivery, "timeline_item.updated")
+    writer = batch.LoopGroupCommit()
+
+    async def write_one():
+        try:
+            return await writer.write(entry)
+        finally:
+            await writer.close()
+
+    answer = asyncio.run(write_one())
+
+    event = InboundEvent.objects.get(pk=answer.data["id"])
+    assert bytes(event.body) == body
+    assert event.headers == {"x-thing": '\u00e9t\u00e9 "quoted"'} == entry.values["headers"]
+    assert event.received_at == entry.values["received_at"]
+    assert event.received_at.microsecond == entry.values["received_at"].microsecond
+    assert (event.dedup_key, event.event_type, event.status, event.attempts) == (
+        entry.values["dedup_key"],
+        "timeline_item.updated",
+        InboundEvent.Status.RECEIVED,
+        0,
+    )
+    assert event.connection_id == connection_.pk
 
 
 def test_the_provider_url_is_served_by_the_front(hub, slack_app):
