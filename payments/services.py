@@ -21,16 +21,25 @@ LARGEST = Decimal(10) ** 12  # what the budget's columns hold; a larger amount i
 
 @dataclass(frozen=True)
 class BudgetMove:
-    """How a payment's report moved the wedding's budget in its currency."""
+    """How a payment's report moved one wedding's budget in the payment's currency."""
 
     payment: Payment
-    paid_before: Decimal
+    wedding_id: uuid.UUID
+    paid_before: Decimal  # what the payment counted as paid for this wedding before
     due_before: Decimal
+    paid: Decimal  # ... and now (nothing, for the wedding it left)
+    due: Decimal
     paid_total: Decimal  # the wedding's, in the payment's currency, after the move
+    left: BudgetMove | None = None  # the move on the wedding the payment was reported for before
 
     @property
     def moved(self) -> bool:
-        return (self.paid_before, self.due_before) != (self.payment.paid, self.payment.due)
+        return (self.paid_before, self.due_before) != (self.paid, self.due)
+
+    @property
+    def is_departure(self) -> bool:
+        """The move on a wedding the payment no longer belongs to."""
+        return self.wedding_id != self.payment.wedding_id
 
 
 def record_payment(
@@ -72,6 +81,7 @@ def record_payment(
             .filter(source_connection_id=source_connection_id, external_id=external_id)
             .first()
         )
+        left = None
         if payment is None:  # the connection's reports are applied one at a time
             paid_before = due_before = Decimal(0)
             payment = Payment.objects.create(
@@ -79,14 +89,30 @@ def record_payment(
             )
         else:
             paid_before, due_before = payment.paid, payment.due
+            was_for, was_in = payment.wedding_id, payment.currency
             for name, value in values.items():
                 setattr(payment, name, value)
             payment.save()
+            if was_for != wedding.pk:  # now reported for another wedding: it leaves this one
+                left = BudgetMove(
+                    payment=payment,
+                    wedding_id=was_for,
+                    paid_before=paid_before,
+                    due_before=due_before,
+                    paid=Decimal(0),
+                    due=Decimal(0),
+                    paid_total=paid_in(was_for, was_in),
+                )
+                paid_before = due_before = Decimal(0)
         return BudgetMove(
             payment=payment,
+            wedding_id=wedding.pk,
             paid_before=paid_before,
             due_before=due_before,
+            paid=payment.paid,
+            due=payment.due,
             paid_total=paid_in(wedding.pk, currency),
+            left=left,
         )
 
 
@@ -106,8 +132,11 @@ def withdraw_payment(source_connection_id: uuid.UUID, external_id: str) -> Budge
         payment.save(update_fields=["state", "updated_at"])
         return BudgetMove(
             payment=payment,
+            wedding_id=payment.wedding_id,
             paid_before=paid_before,
             due_before=due_before,
+            paid=payment.paid,
+            due=payment.due,
             paid_total=paid_in(payment.wedding_id, payment.currency),
         )
 

@@ -65,7 +65,10 @@ def apply_payment(connection: Connection, link: RecordLink, record: ExternalReco
     if wedding is None:
         return "stored: it names no wedding of this organization"
     move = budget_of(connection, wedding, record)
-    if before is not None and all(str(before.get(k)) == str(fields.get(k)) for k in MOVES):
+    left = move.left if move is not None else None
+    if left is not None:  # the wedding it was reported for before hears it has gone
+        log_budget_move(connection, Wedding.objects.get(pk=left.wedding_id), left)
+    elif before is not None and all(str(before.get(k)) == str(fields.get(k)) for k in MOVES):
         return "stored: its status is as it was"
     amount = money(fields.get("amount"), fields.get("currency"))
     data = {
@@ -115,9 +118,9 @@ def log_budget_move(connection: Connection, wedding: Wedding, move: BudgetMove) 
         "payment": payment.external_id,
         "organization": str(payment.organization_id),
         "currency": payment.currency,
-        "paid": str(payment.paid),
+        "paid": str(move.paid),
         "paid_before": str(move.paid_before),
-        "due": str(payment.due),
+        "due": str(move.due),
         "wedding_paid": str(move.paid_total),
     }
     record_change(
@@ -134,13 +137,16 @@ def log_budget_move(connection: Connection, wedding: Wedding, move: BudgetMove) 
 
 def budget_line(move: BudgetMove, vendor: str) -> str:
     """`GBP 1,500.00 paid to Lumen Photography (GBP 2,100.00 paid in all)`."""
-    payment, code = move.payment, move.payment.currency
-    change = payment.paid - move.paid_before
+    code = move.payment.currency
+    change = move.paid - move.paid_before
     in_all = f"({shown(move.paid_total, code)} paid in all)"
+    if move.is_departure:
+        amount = shown(move.payment.amount, code)
+        return f"{vendor}'s payment of {amount} is now another wedding's {in_all}"
     if change > 0:
         return f"{shown(change, code)} paid to {vendor} {in_all}"
     if change < 0:
         return f"{shown(-change, code)} back from {vendor} {in_all}"
-    if payment.due:
-        return f"{shown(payment.due, code)} on its way to {vendor}"
+    if move.due:
+        return f"{shown(move.due, code)} on its way to {vendor}"
     return f"{shown(move.due_before, code)} to {vendor} no longer on its way"

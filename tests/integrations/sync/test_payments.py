@@ -153,3 +153,39 @@ def test_amounts_read_as_each_provider_sends_them():
     assert money("1500.00", "USD") == "USD 1,500.00"  # PayPal: a decimal string
     assert money(5000, "JPY") == "JPY 5,000"  # no minor units
     assert money(None, "EUR") == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payment_reported_for_another_wedding_leaves_the_first_ones_budget(
+    team, stripe, studio, eager_celery
+):
+    """The vendor's checkout is corrected to name another wedding: the payment moves, the
+    wedding it left hears its budget lost it, the other hears it arrived, status unchanged."""
+    _, url = studio
+    other = ParticipantFactory(organization=studio[0].organization).wedding
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(wedding_group(team.wedding.pk), channel)
+    named = {"wedding_id": str(team.wedding.pk)}
+    deposit = stripe.add_payment_intent(150000, "gbp", description="Deposit", metadata=named)
+    post(stripe, url, "payment_intent.succeeded", stripe.succeed(deposit["id"]), 1)
+    moved = stripe.edit_payment_intent(deposit["id"], metadata={"wedding_id": str(other.pk)})
+    post(stripe, url, "payment_intent.succeeded", moved, 2)  # the same status, a new wedding
+
+    payment = Payment.objects.get(external_id=deposit["id"])
+    assert payment.wedding_id == other.pk
+    assert [entry.summary for entry in budget_entries(team)] == [
+        "Budget: GBP 1,500.00 paid to Lumen Photography (GBP 1,500.00 paid in all)",
+        "Budget: Lumen Photography's payment of GBP 1,500.00 is now another wedding's "
+        "(GBP 0.00 paid in all)",
+    ]
+    assert budget_entries(team)[-1].data["paid"] == "0"
+    arrived = IntegrationEvent.objects.filter(wedding=other).order_by("created_at")
+    assert [(e.event_type, e.summary) for e in arrived] == [
+        ("payment_status_change", "Stripe: GBP 1,500.00 Deposit succeeded"),
+        (
+            "budget_modification",
+            "Budget: GBP 1,500.00 paid to Lumen Photography (GBP 1,500.00 paid in all)",
+        ),
+    ]
+    assert async_to_sync(drain)(layer, channel).count("budget_modification") == 2
