@@ -123,7 +123,7 @@ def _travels_as_base64(field: models.Field) -> bool:
 @lru_cache(maxsize=8)
 def _recordset_statement(
     model: type[models.Model], names: tuple[str, ...], unique: tuple[str, ...]
-) -> tuple[str, tuple[models.Field, ...]]:
+) -> str:
     """PostgreSQL: INSERT ... SELECT FROM jsonb_to_recordset(the rows as one JSON array) ON
     CONFLICT DO NOTHING RETURNING the primary key and the `unique` columns of the rows it
     inserted. Binary columns travel base64-encoded and are decoded in the statement."""
@@ -144,12 +144,11 @@ def _recordset_statement(
     )
     target = ", ".join(quote(field.column) for field in keys)
     returning = ", ".join(quote(field.column) for field in (meta.pk, *keys))
-    sql = (
+    return (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {selected} "  # noqa: S608
         f"FROM jsonb_to_recordset(%s::jsonb) AS r({defined}) "
         f"ON CONFLICT ({target}) DO NOTHING RETURNING {returning}"
     )
-    return sql, fields
 
 
 AS_IS = frozenset(
@@ -205,7 +204,7 @@ async def insert_unless_exists_many_async(
     if not rows:
         return []
     names = tuple(rows[0])
-    sql, _ = _recordset_statement(model, names, unique)
+    sql = _recordset_statement(model, names, unique)
     converters = _converters(model, names)
     first: dict[tuple, int] = {}
     for index, row in enumerate(rows):

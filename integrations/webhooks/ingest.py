@@ -90,9 +90,16 @@ def storable_headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 def storable_text(text: str) -> str:
-    """`text` without NUL characters, which PostgreSQL's text refuses (a whole batch of
-    deliveries with it): each becomes U+FFFD. The raw body is stored as bytes, untouched."""
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+    """`text` as PostgreSQL's text takes it (a whole batch of deliveries would fail with it):
+    a NUL becomes U+FFFD, a lone surrogate (JSON's "\\ud800") "?". The raw body is stored
+    as bytes, untouched."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        text = text.encode(errors="replace").decode()
+    return text
 
 
 def handshake_token(connection: Connection, scheme: str, secret: str) -> str:
