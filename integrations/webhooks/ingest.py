@@ -307,6 +307,7 @@ def admitted(
 ) -> Admitted:
     """The row a verified delivery is stored as: held while the connection is paused, ignored
     when the provider's spec does not take its event type, else received (to be processed)."""
+    event_type = storable_text(event_type)
     if connection.status == Connection.Status.PAUSED:
         status = InboundEvent.Status.HELD
     elif event_type not in spec.webhook_events:
@@ -317,7 +318,7 @@ def admitted(
         "connection": connection.pk,
         "provider": spec.key,
         "dedup_key": storable_text(dedup_key_of(spec.webhook_scheme, delivery, event_type)),
-        "event_type": storable_text(event_type[:200]),
+        "event_type": event_type[:200],
         "body": delivery.body,
         "headers": storable_headers(dict(delivery.headers)),
         "status": status,
