@@ -33,6 +33,7 @@ from .answers import Answer, refuse
 from .batch import GroupCommit, LoopGroupCommit, group_commit
 from .ingest import (
     Admitted,
+    Deferred,
     admit_at_connection,
     admit_at_provider,
     admit_known,
@@ -45,13 +46,13 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Route:
     """A webhook URL: `admit` runs on a thread; `admit_on_loop`, where there is one, first
-    tries without blocking (None: it would need the database or the provider), which spares
-    the common case (a connection the lookup keeps) the thread hop; `refresh_ahead` reads a
-    kept connection again on a thread before it must be (`lookup.due_for_refresh`)."""
+    tries without blocking (`Deferred`: it would need the database or the provider), which
+    spares the common case (a connection the lookup keeps) the thread hop; `refresh_ahead`
+    reads a kept connection again on a thread before it must be (`lookup.due_for_refresh`)."""
 
     pattern: re.Pattern
     admit: Callable[..., Answer | Admitted]
-    admit_on_loop: Callable[..., Answer | Admitted | None] | None = None
+    admit_on_loop: Callable[..., Answer | Admitted | Deferred] | None = None
     refresh_ahead: Callable[[str], None] | None = None
 
 
@@ -66,6 +67,10 @@ ROUTES = (
 )
 HEALTH_PATH = "/healthz/ingest"
 ADMIT_THREADS = 4
+# Deliveries whose admission waits for the provider's answer (PayPal's verify API, up to its
+# 15 s timeout) have threads of their own: a slow provider then never holds up the lookups
+# of every other connection's deliveries.
+CONFIRM_THREADS = 4
 
 Scope = dict[str, Any]
 
@@ -77,6 +82,7 @@ class IngestFront:
         self.fallback = fallback
         self._writer: LoopGroupCommit | GroupCommit | None = None
         self._admitting: ThreadPoolExecutor | None = None
+        self._confirming: ThreadPoolExecutor | None = None
         self._refreshing: set[str] = set()
 
     @property
@@ -92,6 +98,15 @@ class IngestFront:
         if self._admitting is None:
             self._admitting = ThreadPoolExecutor(ADMIT_THREADS, thread_name_prefix="webhook-admit")
         return self._admitting
+
+    @property
+    def confirming(self) -> ThreadPoolExecutor:
+        """The threads that admit what waits for the provider (CONFIRM_THREADS)."""
+        if self._confirming is None:
+            self._confirming = ThreadPoolExecutor(
+                CONFIRM_THREADS, thread_name_prefix="webhook-confirm"
+            )
+        return self._confirming
 
     async def __call__(self, scope: Scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -136,14 +151,15 @@ class IngestFront:
         content_type = headers.get("content-type", "").split(";")[0].strip()
         request = {"method": method, "content_type": content_type}
         try:
-            outcome = None
+            outcome: Answer | Admitted | Deferred = Deferred.NEEDS_DATABASE
             if route.admit_on_loop is not None:
                 if route.refresh_ahead is not None:
                     self._refresh_ahead(route.refresh_ahead, key)
                 outcome = route.admit_on_loop(key, delivery, **request)
-            if outcome is None:
+            if isinstance(outcome, Deferred):
+                threads = self.confirming if outcome is Deferred.NEEDS_PROVIDER else self.admitting
                 work = partial(admit_on_thread, route.admit, key, delivery, **request)
-                outcome = await asyncio.get_running_loop().run_in_executor(self.admitting, work)
+                outcome = await asyncio.get_running_loop().run_in_executor(threads, work)
         except Exception:
             logger.exception("a webhook delivery could not be admitted")
             return refuse(500, "the delivery could not be checked; deliver it again")
@@ -177,9 +193,11 @@ class IngestFront:
                 return
 
     def _stop_admitting(self) -> None:
-        admitting, self._admitting = self._admitting, None
-        if admitting is not None:
-            admitting.shutdown(wait=True)
+        pools = (self._admitting, self._confirming)
+        self._admitting = self._confirming = None
+        for pool in pools:
+            if pool is not None:
+                pool.shutdown(wait=True)
 
 
 def admit_on_thread(admit: Callable[..., Answer | Admitted], *args, **kwargs):

@@ -8,6 +8,7 @@ sweep re-queues whatever a lost task or a dead broker left behind.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import logging
@@ -170,21 +171,26 @@ def admit_at_connection(
     return admit(connection, spec, delivery, method=method, content_type=content_type)
 
 
+class Deferred(enum.Enum):
+    """Why `admit_known` could not admit a delivery without blocking."""
+
+    NEEDS_DATABASE = "database"  # the connection is not in the lookup's cache
+    NEEDS_PROVIDER = "provider"  # its scheme asks the provider (PayPal's verify API)
+
+
 def admit_known(
     token: str, delivery: verify.Delivery, *, method: str, content_type: str
-) -> Answer | Admitted | None:
-    """`admit_at_connection` without blocking, for an event loop: None when that would need the
-    database (the connection is not in the lookup's cache) or the provider (a scheme the
-    provider confirms)."""
+) -> Answer | Admitted | Deferred:
+    """`admit_at_connection` without blocking, for an event loop, or why that cannot be."""
     connection = cached_connection(token)
     if connection is None:
-        return None
+        return Deferred.NEEDS_DATABASE
     try:
         scheme = connection.spec.webhook_scheme
     except LookupError:
-        return None
+        return Deferred.NEEDS_DATABASE
     if scheme in verify.NEEDS_PROVIDER_CONFIRMATION:
-        return None
+        return Deferred.NEEDS_PROVIDER
     return admit(connection, connection.spec, delivery, method=method, content_type=content_type)
 
 

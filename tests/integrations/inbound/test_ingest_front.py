@@ -9,6 +9,8 @@ import json
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -17,7 +19,8 @@ from django.db import OperationalError, connection
 from django.urls import reverse
 
 from integrations.models import Connection, InboundEvent
-from integrations.webhooks import batch, dispatch, front, ingest, writes
+from integrations.webhooks import batch, dispatch, front, ingest, lookup, writes
+from integrations.webhooks.answers import refuse
 from integrations.webhooks.ingest import EMPTY_TWIML
 from integrations.webhooks.verify import Delivery
 from tests.integrations.inbound.conftest import SLACK_SECRET, inbound_url
@@ -289,6 +292,58 @@ def test_the_loop_writer_stores_each_value_as_the_django_view_would(bridge, woke
         0,
     )
     assert event.connection_id == connection_.pk
+
+
+def test_deliveries_waiting_for_their_provider_never_hold_up_other_connections(
+    hub, bridge, woken, monkeypatch
+):
+    """PayPal's deliveries wait for PayPal's verify API (up to its timeout): with as many of
+    them waiting as there are threads for it, another connection's first delivery (which
+    needs the database: the lookup does not keep it yet) is still answered at once."""
+    connection_, secret = bridge
+    paypal = make_connection(
+        connection_.organization,
+        "paypal",
+        {"client_id": "id", "client_secret": "s"},
+        webhook_secret="WH-1",
+    )
+    lookup.connection_for_token(paypal.webhook_token)  # kept, as for a steady stream
+    release, asked = threading.Event(), []
+
+    def provider_slow_to_answer(*_args):
+        asked.append(1)
+        release.wait(10)
+        return refuse(503, "PayPal could not confirm the signature now; deliver it again")
+
+    monkeypatch.setattr(ingest, "refusal_unless_confirmed", provider_slow_to_answer)
+    headers = {
+        "Content-Type": "application/json",
+        "PAYPAL-TRANSMISSION-ID": "t-1",
+        "PAYPAL-TRANSMISSION-TIME": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "PAYPAL-TRANSMISSION-SIG": "sig",
+        "PAYPAL-CERT-URL": "https://api.paypal.com/cert",
+        "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+    }
+    body = b'{"id": "WH-EV-1", "event_type": "PAYMENT.CAPTURE.COMPLETED"}'
+    with ThreadPoolExecutor(front.CONFIRM_THREADS) as senders:
+        waiting = [
+            senders.submit(
+                requests.post, hub + inbound_url(paypal), data=body, headers=headers, timeout=20
+            )
+            for _ in range(front.CONFIRM_THREADS)
+        ]
+        deadline = time.monotonic() + 10
+        while len(asked) < front.CONFIRM_THREADS and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(asked) == front.CONFIRM_THREADS
+
+        response = post(hub, connection_, bridge_body(), secret)
+
+        assert response.status_code == 200, response.text
+        assert not any(sent.done() for sent in waiting)  # still waiting for PayPal
+        release.set()
+        assert [sent.result().status_code for sent in waiting] == [503] * front.CONFIRM_THREADS
+    assert not InboundEvent.objects.filter(connection=paypal).exists()
 
 
 def test_the_provider_url_is_served_by_the_front(hub, slack_app):
