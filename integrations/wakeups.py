@@ -34,19 +34,26 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 
-# KEYS: flag, lock; ARGV: flag seconds, force. 1: send the task; 0: a task is waiting or a
-# holder is at work, and the flag is set for it to see.
+# KEYS: flag, lock of each key in turn; ARGV: flag seconds, force. For each key, 1: send its
+# task; 0: a task is waiting or a holder is at work, and the flag is set for it to see. One
+# script call for many keys: a call per key was most of a wake-up's CPU in the ingest front.
 _KICK = """
-if redis.call('exists', KEYS[2]) == 1 then
-  redis.call('set', KEYS[1], 1, 'ex', ARGV[1])
-  return 0
+local sent = {}
+for i = 1, #KEYS, 2 do
+  local flag, lock = KEYS[i], KEYS[i + 1]
+  if redis.call('exists', lock) == 1 then
+    redis.call('set', flag, 1, 'ex', ARGV[1])
+    sent[#sent + 1] = 0
+  elseif ARGV[2] == '1' then
+    redis.call('set', flag, 1, 'ex', ARGV[1])
+    sent[#sent + 1] = 1
+  elseif redis.call('set', flag, 1, 'nx', 'ex', ARGV[1]) then
+    sent[#sent + 1] = 1
+  else
+    sent[#sent + 1] = 0
+  end
 end
-if ARGV[2] == '1' then
-  redis.call('set', KEYS[1], 1, 'ex', ARGV[1])
-  return 1
-end
-if redis.call('set', KEYS[1], 1, 'nx', 'ex', ARGV[1]) then return 1 end
-return 0
+return sent
 """
 
 # KEYS: lock, flag; ARGV: token, lock seconds. 1: released; 0: a wake-up came, taken, the
@@ -71,6 +78,13 @@ def client() -> redis.Redis:
     return _client_for(settings.REDIS_URL)
 
 
+@lru_cache(maxsize=4)
+def _kick_script_for(url: str):
+    """_KICK registered once per client: called by its SHA (EVALSHA), loaded when Redis has
+    not seen it."""
+    return _client_for(url).register_script(_KICK)
+
+
 def flag_key(name: str, key: object) -> str:
     return f"wedsync:kick:{name}:{key}"
 
@@ -84,15 +98,19 @@ def kick(name: str, key: object, send: Callable[[], None], *, force: bool = Fals
     flag is set for the holder to see); `force` sends even when a task is waiting. True when it
     was sent."""
     try:
-        fresh = client().eval(
-            _KICK, 2, flag_key(name, key), lock_key(name, key), FLAG_SECONDS, int(force)
-        )
+        fresh = _kicked(name, [key], force)[0]
     except redis.RedisError as error:
         logger.warning("wake-up flag unavailable, sending anyway: %s", error)
         fresh = True
     if fresh:
         send()
     return bool(fresh)
+
+
+def _kicked(name: str, keys: list, force: bool) -> list[int]:
+    """Run _KICK for `keys` in one call: 1 for each key whose task is to be sent."""
+    pairs = [part for key in keys for part in (flag_key(name, key), lock_key(name, key))]
+    return _kick_script_for(settings.REDIS_URL)(keys=pairs, args=[FLAG_SECONDS, int(force)])
 
 
 def kick_all(name: str, keys: list, send: Callable[[list], None], *, force: bool = False) -> list:
@@ -102,11 +120,10 @@ def kick_all(name: str, keys: list, send: Callable[[list], None], *, force: bool
 
     A send that fails clears their flags again, so the next wake-up tries anew.
     """
+    if not keys:
+        return []
     try:
-        pipe = client().pipeline(transaction=False)
-        for key in keys:
-            pipe.eval(_KICK, 2, flag_key(name, key), lock_key(name, key), FLAG_SECONDS, int(force))
-        fresh = [key for key, sent in zip(keys, pipe.execute(), strict=True) if sent]
+        fresh = [key for key, sent in zip(keys, _kicked(name, keys, force), strict=True) if sent]
     except redis.RedisError as error:
         logger.warning("wake-up flags unavailable, sending anyway: %s", error)
         fresh = list(keys)

@@ -101,6 +101,16 @@ def test_kick_all_sends_once_for_the_keys_without_a_waiting_wake_up():
     assert all(wakeups.pending("t", key) for key in (waiting, fresh, other))
 
 
+def test_kicks_work_after_redis_forgot_the_script(key):
+    """The kick script is called by its SHA; a restarted Redis has none and is sent it again."""
+    wakeups.client().script_flush()
+    sent = []
+    assert wakeups.kick_all("t", [key], sent.append) == [key]
+    wakeups.client().script_flush()
+    assert wakeups.kick("t", key, lambda: sent.append("again")) is False  # still waiting
+    assert sent == [[key]]
+
+
 def test_kick_all_clears_the_flags_of_a_send_that_failed(key):
     def broker_down(_keys):
         raise ConnectionError("broker down")
