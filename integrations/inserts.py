@@ -159,14 +159,13 @@ AS_IS = frozenset(
 
 def _to_json(field: models.Field) -> Callable[[Any], Any]:
     """How a value of `field` becomes the JSON the recordset reads back into its column."""
-    kind = field.get_internal_type()
-    if kind == "BinaryField":
+    if _travels_as_base64(field):
         return lambda value: base64.b64encode(value).decode("ascii")
     if isinstance(field, models.JSONField):
         if field.encoder is None:
             return lambda value: value
         return lambda value: json.loads(json.dumps(value, cls=field.encoder))
-    if kind in AS_IS:
+    if field.get_internal_type() in AS_IS:
         return lambda value: value
 
     def prepared(value: Any) -> Any:
@@ -206,9 +205,10 @@ async def insert_unless_exists_many_async(
     names = tuple(rows[0])
     sql = _recordset_statement(model, names, unique)
     converters = _converters(model, names)
+    keys = [tuple(row[name] for name in unique) for row in rows]
     first: dict[tuple, int] = {}
-    for index, row in enumerate(rows):
-        first.setdefault(tuple(row[name] for name in unique), index)
+    for index, key in enumerate(keys):
+        first.setdefault(key, index)
     document = json.dumps(
         [
             {
@@ -223,10 +223,7 @@ async def insert_unless_exists_many_async(
     async with connection.cursor() as cursor:
         await cursor.execute(sql, [document])
         inserted = {tuple(found[1:]): found[0] for found in await cursor.fetchall()}
-    return [
-        inserted.get(key) if first[key] == index else None
-        for index, key in enumerate(tuple(row[name] for name in unique) for row in rows)
-    ]
+    return [inserted.get(key) if first[key] == index else None for index, key in enumerate(keys)]
 
 
 def upsert_locked(

@@ -169,9 +169,9 @@ def test_other_methods_are_405_and_unsupported_events_stored_as_ignored(hub, bri
     assert woken == []  # an ignored event has nothing to process
 
 
-def test_a_nul_in_the_event_type_or_id_is_stored_not_a_failed_batch(hub, bridge, woken):
+def test_a_nul_or_lone_surrogate_in_the_event_type_is_stored_not_a_failed_batch(hub, bridge, woken):
     """PostgreSQL's text takes no NUL nor lone surrogate: such a delivery (signed, so from the
-    vendor) would have failed its whole batch with 503; it is stored, its text mended."""
+    vendor) would have failed its whole batch with 503; it is stored, its event type mended."""
     connection_, secret = bridge
     body = b'{"event": "timeline_item.updated\\u0000x\\ud800", "id": "tl\\u00001"}'
     response = post(hub, connection_, body, secret)
