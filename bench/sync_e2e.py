@@ -8,7 +8,8 @@ database. One wedding (today, in Lisbon, unless --days-ahead) is linked to ten s
 source, HoneyBook through the bridge (its shared secret in X-WedSync-Secret), and nine targets
 that take timeline pushes, each the connection of its own organization taking part in the
 wedding: Google Calendar (one in-process GoogleCalendarEmulator; a calendar and an OAuth grant
-per connection) and CalDAV (Radicale subprocesses, a user and a calendar per connection; one
+per connection) and CalDAV (Radicale subprocesses under gunicorn, connections kept alive as
+a provider's are; a user and a calendar per connection; one
 server per calendar, as three vendors' calendars are three servers, unless `--radicales`: one
 Radicale takes a global lock for every write, so calendars sharing one queue there). The hub
 runs as deployed (docker/compose.yaml): uvicorn (ASGI, DB_POOL=1: HTTP and WebSocket), uvicorn
@@ -204,8 +205,15 @@ class Radicale:
             "[logging]\nlevel = warning\n"
         )
         self.log = (root / "radicale.log").open("w")
+        # Behind a WSGI server, as Radicale documents for production, with connections kept
+        # alive as a CalDAV provider's are: Radicale's own server answers one request per
+        # connection, so each PUT cost the hub's pusher a new TCP connection and Radicale a
+        # new thread. One process, as the standalone server is (writes take a global lock).
+        server = ["--worker-class", "gthread", "--workers", "1", "--threads", "4"]
+        server += ["--keep-alive", "30", "--log-level", "warning"]
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "radicale", "--config", str(config)],
+            [PYTHON, "-m", "gunicorn", "radicale", "--bind", f"127.0.0.1:{port}", *server],
+            env={**os.environ, "RADICALE_CONFIG": str(config)},
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
