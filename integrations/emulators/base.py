@@ -290,6 +290,9 @@ class Emulator:
             server_name=f"{self.provider}-emulator",
             timeout=30,  # an idle kept connection is closed after this long
         )
+        # How often the serving loop looks up from select(); stop() waits for it (0.5 s by
+        # default, on every test's teardown).
+        server.expiration_interval = 0.05
         server.prepare()  # binds, so the port is known before start() returns
         self.port = server.bind_addr[1]
         return server
