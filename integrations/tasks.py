@@ -25,16 +25,21 @@ def process_inbound_event(event_id: int) -> str:
     return inbound.attempt(event_id)
 
 
-@shared_task(acks_late=True)
-def drain_inbound_events(connection_id: str) -> str:
-    """Process the connection's due inbound events, one drain per connection at a time."""
+@shared_task(bind=True, acks_late=True)
+def drain_inbound_events(self, connection_id: str) -> str:
+    """Process the connection's due inbound events, one drain per connection at a time.
+
+    Events that can wait give way to a busy ingest front (webhooks.pressure): the drain is
+    queued again a moment later. Not when the task runs inline (eager: tests, no worker)."""
     from integrations.models import Connection
     from integrations.webhooks.dispatch import DRAIN, queue_drain
+    from integrations.webhooks.pressure import RESUME_SECONDS
 
+    may_give_way = not self.request.is_eager
     runs = wakeups.run_exclusively(
         DRAIN,
         connection_id,
-        lambda: inbound.drain_connection(connection_id),
+        lambda: inbound.drain_connection(connection_id, may_give_way=may_give_way),
         keep_going=lambda run: not run.more,
     )
     if runs and runs[-1].more:
@@ -43,9 +48,11 @@ def drain_inbound_events(connection_id: str) -> str:
             .values_list("organization_id", flat=True)
             .first()
         )
-        queue_drain(connection_id, organization_id, force=True)
+        later = RESUME_SECONDS if runs[-1].gave_way else None
+        queue_drain(connection_id, organization_id, force=True, countdown=later)
     processed = sum(run.processed for run in runs)
-    return f"processed {processed}" if runs else "another drain is at work"
+    gave_way = ", gave way to the ingest front" if runs and runs[-1].gave_way else ""
+    return f"processed {processed}{gave_way}" if runs else "another drain is at work"
 
 
 @shared_task

@@ -290,6 +290,11 @@ CELERY_BEAT_SCHEDULE = {
 # Inbound webhooks
 WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024))
 WEBHOOK_SWEEP_GRACE_SECONDS = int(os.environ.get("WEBHOOK_SWEEP_GRACE_SECONDS", 120))
+# During a burst (a front process storing more than this many deliveries a second), processing
+# that can wait gives way to the acknowledgements, for at most WEBHOOK_MAX_WAIT_SECONDS an event
+# (integrations.webhooks.pressure); weddings happening today never wait.
+WEBHOOK_BUSY_PER_SECOND = float(os.environ.get("WEBHOOK_BUSY_PER_SECOND", 200))
+WEBHOOK_MAX_WAIT_SECONDS = float(os.environ.get("WEBHOOK_MAX_WAIT_SECONDS", 30))
 # A notification that names a record (no event id, the same bytes each time) and arrives this
 # soon after an identical one was fetched waits for the rest of this time, then is fetched
 # (integrations/webhooks/repeats.py).

@@ -29,7 +29,7 @@ from typing import Any
 from django.db import close_old_connections
 from django.db import connection as db
 
-from . import writes
+from . import pressure, writes
 from .answers import Answer, refuse
 from .ingest import Admitted
 
@@ -47,11 +47,16 @@ def group_commit() -> LoopGroupCommit | GroupCommit:
     return LoopGroupCommit() if db.vendor == "postgresql" else GroupCommit()
 
 
-def wake(organization_of: dict) -> None:
-    """Wake these drains, then give back the thread's database connection as Django does
-    after a request (kept for CONN_MAX_AGE, at once when that is 0)."""
+_meter = pressure.Meter()  # this process's delivery rate (drains give way while it is high)
+
+
+def wake(organization_of: dict, stored: int = 0) -> None:
+    """Wake these drains and count the `stored` deliveries, then give back the thread's
+    database connection as Django does after a request (kept for CONN_MAX_AGE, at once when
+    that is 0)."""
     try:
         writes.wake(organization_of)
+        _meter.stored(stored)
     finally:
         close_old_connections()
 
@@ -63,14 +68,16 @@ class Waker:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._due: dict = {}
+        self._stored = 0
         self._queued = False
         self._thread: ThreadPoolExecutor | None = None
 
-    def hand_over(self, organization_of: dict) -> None:
+    def hand_over(self, organization_of: dict, stored: int = 0) -> None:
         if not organization_of:
             return
         with self._lock:
             self._due.update(organization_of)
+            self._stored += stored
             if self._queued:
                 return
             self._queued = True
@@ -81,7 +88,8 @@ class Waker:
     def _wake(self) -> None:
         with self._lock:
             due, self._due, self._queued = self._due, {}, False
-        wake(due)
+            stored, self._stored = self._stored, 0
+        wake(due, stored)
 
     def close(self) -> None:
         """Wait for the wake-ups handed over, then end the thread."""
@@ -156,7 +164,7 @@ class LoopGroupCommit:
             return
         for (entry, future), event_id in zip(batch, ids, strict=True):
             _resolve(future, writes.answer_for(entry, event_id))
-        self._waker.hand_over(writes.to_wake(admitted, ids))
+        self._waker.hand_over(writes.to_wake(admitted, ids), len(batch))
 
     async def _connect(self) -> Any:
         if self._connection is None or self._connection.closed:
@@ -257,7 +265,7 @@ class GroupCommit:
             return
         for (entry, settle), event_id in zip(batch, ids, strict=True):
             _tell(settle, writes.answer_for(entry, event_id))
-        wake(writes.to_wake(admitted, ids))
+        wake(writes.to_wake(admitted, ids), len(batch))
 
 
 def _tell(settle: Settle, answer: Answer) -> None:

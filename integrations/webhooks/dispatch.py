@@ -48,12 +48,20 @@ def queue_processing(
 DRAIN = "inbound"
 
 
-def queue_drain(connection_id, organization_id: int, *, force: bool = False) -> None:
+def queue_drain(
+    connection_id,
+    organization_id: int,
+    *,
+    force: bool = False,
+    countdown: float | None = None,
+) -> None:
     """Wake the connection's drain, unless a wake-up is already waiting (see wakeups)."""
-    queue_drains({connection_id: organization_id}, force=force)
+    queue_drains({connection_id: organization_id}, force=force, countdown=countdown)
 
 
-def queue_drains(organization_of: dict, *, force: bool = False) -> None:
+def queue_drains(
+    organization_of: dict, *, force: bool = False, countdown: float | None = None
+) -> None:
     """Wake the drains of many connections (connection id -> its organization's id) in one
     Redis round trip, each unless a wake-up is already waiting (`force`: whether or not): the
     group-commit writer wakes every connection of a batch at once."""
@@ -66,6 +74,7 @@ def queue_drains(organization_of: dict, *, force: bool = False) -> None:
                 args=[str(connection_id)],
                 queue=queue_for(organization_of[connection_id]),
                 priority=INBOUND_PRIORITY,
+                countdown=countdown,
             )
 
     wakeups.kick_all(DRAIN, list(organization_of), send, force=force)

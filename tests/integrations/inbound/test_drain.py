@@ -54,7 +54,7 @@ def test_a_drain_out_of_time_hands_over_to_a_new_task(client, bridge, sent, monk
     connection, secret = bridge
     deliver(client, connection, secret, 3)
 
-    def out_of_time(pk):
+    def out_of_time(pk, **options):
         wakeups.kick(DRAIN, pk, lambda: None)  # a webhook arrives meanwhile: its flag is set
         return drain.DrainRun(processed=0, more=True)
 
