@@ -42,17 +42,19 @@ def drain_inbound_events(self, connection_id: str) -> str:
         lambda: inbound.drain_connection(connection_id, may_give_way=may_give_way),
         keep_going=lambda run: not run.more,
     )
-    if runs and runs[-1].more:
+    if not runs:
+        return "another drain is at work"
+    last = runs[-1]
+    if last.more:
         organization_id = (
             Connection.objects.filter(pk=connection_id)
             .values_list("organization_id", flat=True)
             .first()
         )
-        later = RESUME_SECONDS if runs[-1].gave_way else None
+        later = RESUME_SECONDS if last.gave_way else None
         queue_drain(connection_id, organization_id, force=True, countdown=later)
     processed = sum(run.processed for run in runs)
-    gave_way = ", gave way to the ingest front" if runs and runs[-1].gave_way else ""
-    return f"processed {processed}{gave_way}" if runs else "another drain is at work"
+    return f"processed {processed}" + (", gave way to the ingest front" if last.gave_way else "")
 
 
 @shared_task

@@ -81,19 +81,20 @@ def failed(event_id: int, reason: str, *, retryable: bool, wait: float | None) -
     return f"retry in {delay:.0f} s: {reason}"
 
 
+def due_query(connection_id, after: int = 0):
+    """The connection's received events not waiting for a scheduled retry, in arrival order."""
+    return InboundEvent.objects.filter(
+        connection_id=connection_id,
+        status=InboundEvent.Status.RECEIVED,
+        next_attempt_at__isnull=True,
+        pk__gt=after,
+    ).order_by("pk")
+
+
 def due_events(connection_id, after: int) -> list[InboundEvent]:
-    """Received events not waiting for a scheduled retry, in arrival order (what processing
-    reads of them, in one query for the batch)."""
-    return list(
-        InboundEvent.objects.filter(
-            connection_id=connection_id,
-            status=InboundEvent.Status.RECEIVED,
-            next_attempt_at__isnull=True,
-            pk__gt=after,
-        )
-        .only(*processing.EVENT_FIELDS, "received_at")
-        .order_by("pk")[:BATCH]
-    )
+    """The next batch of `due_query` events (what processing reads of them, in one query)."""
+    events = due_query(connection_id, after).only(*processing.EVENT_FIELDS, "received_at")
+    return list(events[:BATCH])
 
 
 @dataclass
@@ -169,14 +170,7 @@ def can_wait(organization_id: int, oldest_received_at: dt.datetime) -> bool:
 def oldest_can_wait(connection_id) -> bool:
     """`can_wait` for the connection's oldest due event (False when none is due)."""
     oldest = (
-        InboundEvent.objects.filter(
-            connection_id=connection_id,
-            status=InboundEvent.Status.RECEIVED,
-            next_attempt_at__isnull=True,
-        )
-        .order_by("pk")
-        .values_list("received_at", "connection__organization_id")
-        .first()
+        due_query(connection_id).values_list("received_at", "connection__organization_id").first()
     )
     return oldest is not None and can_wait(oldest[1], oldest[0])
 
