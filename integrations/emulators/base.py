@@ -34,6 +34,10 @@ from werkzeug.wrappers import Request, Response
 
 CONTROL_PREFIX = "/_emulator/"
 SERVER_THREADS = 16  # requests answered at once (a timeout test's slow answer holds one)
+# Idle kept connections held open at once. cheroot's default of 10 is fewer than a hub holds
+# (a session per sending thread, per worker process): past it, every answer says
+# Connection: close and the next call opens a new connection, which a provider never forces.
+KEPT_CONNECTIONS = 1024
 
 
 class Abort(Exception):
@@ -290,6 +294,7 @@ class Emulator:
             server_name=f"{self.provider}-emulator",
             timeout=30,  # an idle kept connection is closed after this long
         )
+        server.keep_alive_conn_limit = KEPT_CONNECTIONS
         # How often the serving loop looks up from select(); stop() waits for it (0.5 s by
         # default, on every test's teardown).
         server.expiration_interval = 0.05

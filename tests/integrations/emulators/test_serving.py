@@ -59,3 +59,21 @@ def test_stopping_frees_the_port_and_ends_the_thread() -> None:
             pass
         else:
             raise AssertionError("the stopped emulator still answered")
+
+
+def test_many_clients_keep_their_connections() -> None:
+    """More kept connections than cheroot's default limit (10): none is closed after an
+    answer, as a hub's sessions (one per sending thread and process) would otherwise be."""
+    with GoogleCalendarEmulator() as emulator:
+        clients = [
+            http.client.HTTPConnection(emulator.host, emulator.port, timeout=5) for _ in range(16)
+        ]
+        for _ in range(2):
+            for client in clients:
+                client.request("GET", "/calendar/v3/users/me/calendarList")
+                client.getresponse().read()
+        still_open = [client.sock is not None for client in clients]
+        for client in clients:
+            client.close()
+
+        assert still_open == [True] * 16
