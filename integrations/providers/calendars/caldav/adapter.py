@@ -42,6 +42,7 @@ from integrations.adapters.base import (
 from integrations.errors import ProviderError
 
 from .vtimezone import vtimezone
+from .written import written_calendars
 
 logger = logging.getLogger(__name__)
 
@@ -545,7 +546,7 @@ class CaldavAdapter(Adapter):
         """Our fields written into the event: a new one, or the stored one (`existing`) so
         what we do not map (alarms, attendees, recurrence) survives an update."""
         calendar: Calendar | None = None
-        if existing:
+        if existing and (calendar := written_calendars.take(existing)) is None:
             try:
                 calendar = Calendar.from_ical(existing)
             except ValueError:  # unreadable as stored: ours replaces it
@@ -584,7 +585,9 @@ class CaldavAdapter(Adapter):
             sequence = int(event.pop("SEQUENCE", 0))
             event.add("sequence", sequence + 1)
         add_timezones(calendar, event)
-        return calendar.to_ical()
+        body = calendar.to_ical()
+        written_calendars.keep(body.decode("utf-8"), calendar)
+        return body
 
     # -- writing --------------------------------------------------------------------------
 
