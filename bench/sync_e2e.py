@@ -21,15 +21,18 @@ bridge and its first push reaches all nine systems before anything is measured; 
 gets a quiet spell (does it stay open?) and a short unmeasured warm-up.
 
 Then HoneyBook posts `timeline_item.updated` at a fixed rate (open loop), each with a new title
-("... #<seq>"), a new starts_at and a later occurred_at. A thread polls what every target holds
-every few ms (Google: the emulator's state in this process; CalDAV: the .ics Radicale stores and
-serves, written atomically; `--caldav-probe http` GETs it instead, which costs Radicale about
-2 ms of CPU a request), and a WebSocket client connected before the run (token auth) notes when
-it hears of each change. Change k has reached a system when the system first holds change k or a
-later change of the same item (a later change supersedes it). A change some system (or the
-socket) still lacks `--grace` seconds after the last send is missing, and counts as infinitely
-late in the percentiles. Also printed: where the time goes (timestamps the hub stored), the CPU
-each part used and the PostgreSQL sessions opened. Last line: JSON.
+("... #<seq>"), a new starts_at and a later occurred_at. Google's emulator, in this process,
+reports each event it stores as the write lands; a thread polls the CalDAV targets every few ms
+(the .ics Radicale stores and serves, written atomically: read when its inode, mtime or size
+changed; `--caldav-probe http` GETs it instead, which costs Radicale about 2 ms of CPU a
+request). Until 2026-12-03 Google was polled too, which cost this process about 0.08 cores
+and up to one interval of lateness per observation. A WebSocket client connected before the
+run (token auth) notes when it hears of each change. Change k has reached a system when the
+system first holds change k or a later change of the same item (a later change supersedes it).
+A change some system (or the socket) still lacks `--grace` seconds after the last send is
+missing, and counts as infinitely late in the percentiles. Also printed: where the time goes
+(timestamps the hub stored), the CPU each part used and the PostgreSQL sessions opened. Last
+line: JSON.
 """
 
 from __future__ import annotations
@@ -272,12 +275,24 @@ class CaldavTarget:
         self.session.auth = (user, CALDAV_PASSWORD)
         self.session.trust_env = False
 
+    def stored(self, item_id: str) -> Path:
+        return self.radicale.storage / "collection-root" / self.path.strip("/") / f"{item_id}.ics"
+
+    def signature(self, item_id: str) -> tuple | None:
+        """What changes whenever Radicale stores the object again (None: the HTTP probe)."""
+        if self.probe != "file":
+            return None
+        try:
+            found = os.stat(self.stored(item_id))
+        except FileNotFoundError:
+            return ()
+        return (found.st_ino, found.st_mtime_ns, found.st_size)
+
     def text(self, item_id: str) -> str | None:
         name = f"{item_id}.ics"
         if self.probe == "file":
-            stored = self.radicale.storage / "collection-root" / self.path.strip("/") / name
             try:
-                return stored.read_text()
+                return self.stored(item_id).read_text()
             except FileNotFoundError:
                 return None
         response = self.session.get(f"{self.radicale.origin}{self.path}{name}", timeout=5)
@@ -301,7 +316,13 @@ class CaldavTarget:
 
 
 class Poller(threading.Thread):
-    """Every `interval` s, what each target holds: per target and item, (seq, first seen at)."""
+    """What each target holds: per target and item, (seq, first seen at).
+
+    Google is heard, not polled: the emulator, in this process, reports each write as it is
+    stored (`on_commit`), so the time is exact and costs nothing while nothing changes.
+    CalDAV is polled every `interval` s: the stored file's signature (inode, mtime, size) is
+    looked at, and the file read only when that changed (Radicale writes by rename); the
+    HTTP probe GETs every time."""
 
     def __init__(self, targets: list, items: list[str], interval: float) -> None:
         super().__init__(name="poller", daemon=True)
@@ -312,22 +333,55 @@ class Poller(threading.Thread):
         self.latest = [[-1 for _ in items] for _ in targets]
         self.rounds = 0
         self.stopping = threading.Event()
+        self.heard = {
+            (target.calendar_id, uuid.UUID(item).hex): (s, i)
+            for s, target in enumerate(targets)
+            if isinstance(target, GoogleTarget)
+            for i, item in enumerate(items)
+        }
+        self.polled = [(s, t) for s, t in enumerate(targets) if not isinstance(t, GoogleTarget)]
+        self.signatures: dict[tuple[int, int], tuple | None] = {}
+
+    def note(self, s: int, i: int, seq: int | None, at: float) -> None:
+        if seq is not None and seq > self.latest[s][i]:
+            self.latest[s][i] = seq
+            self.seen[s][i].append((seq, at))
+
+    def on_commit(self, calendar_id: str, event: dict) -> None:
+        """The Google emulator stored a write (called under its lock, so in order)."""
+        found = self.heard.get((calendar_id, event.get("id")))
+        if found is not None and event.get("status") != "cancelled":
+            self.note(*found, seq_of(event.get("summary")), time.perf_counter())
+
+    def start(self) -> None:
+        emulators = {target.emulator for target in self.targets if isinstance(target, GoogleTarget)}
+        for emulator in emulators:
+            emulator.on_commit = self.on_commit
+        for s, target in enumerate(self.targets):  # what they held before we listened
+            if isinstance(target, GoogleTarget):
+                for i, item in enumerate(self.items):
+                    self.note(s, i, seq_of(target.title(item)), time.perf_counter())
+        super().start()
 
     def run(self) -> None:
         while not self.stopping.is_set():
             started = time.perf_counter()
-            for s, target in enumerate(self.targets):
+            for s, target in self.polled:
                 for i, item in enumerate(self.items):
                     try:
+                        signature = target.signature(item)
+                        if signature is not None and signature == self.signatures.get((s, i)):
+                            continue
                         seq = seq_of(target.title(item))
                     except (OSError, requests.RequestException):
                         continue
-                    now = time.perf_counter()
-                    if seq is not None and seq > self.latest[s][i]:
-                        self.latest[s][i] = seq
-                        self.seen[s][i].append((seq, now))
+                    self.signatures[(s, i)] = signature
+                    self.note(s, i, seq, time.perf_counter())
             self.rounds += 1
             self.stopping.wait(max(0.0, self.interval - (time.perf_counter() - started)))
+        for target in self.targets:
+            if isinstance(target, GoogleTarget):
+                target.emulator.on_commit = None
 
     def reached(self, s: int, i: int, seq: int) -> float | None:
         """When target s first held change `seq` of item i or a later one (after the run)."""
@@ -939,7 +993,7 @@ def main() -> None:
         "hub": f"uvicorn --workers {args.web_workers}, ingest uvicorn --workers "
         f"{args.ingest_workers}, {args.worker_processes} x celery worker "
         f"--pool {args.pool} -c {args.concurrency} -Q {queues}",
-        "probe": f"poll every {args.poll_ms:g} ms; caldav by {args.caldav_probe}",
+        "probe": f"google as written; caldav by {args.caldav_probe}, every {args.poll_ms:g} ms",
         "wedding_today": args.days_ahead == 0,
     }
 

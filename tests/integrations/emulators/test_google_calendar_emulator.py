@@ -422,6 +422,28 @@ def test_get_update_patch_with_if_match_and_delete(emu, auth):
     _google_error(http.get(missing, headers=auth), 404, "notFound")
 
 
+def test_every_stored_write_is_heard_as_it_lands(emu, auth):
+    heard: list[tuple[str, str, str]] = []
+    emu.on_commit = lambda calendar_id, event: heard.append(
+        (calendar_id, event.get("summary", ""), event["status"])
+    )
+    try:
+        url = f"{emu.base_url}{EVENTS}"
+        made = http.post(url, headers=auth, json={"summary": "Toasts", **HOUR}).json()
+        http.patch(f"{url}/{made['id']}", headers=auth, json={"summary": "Toasts at six"})
+        http.patch(f"{url}/{made['id']}", headers={**auth, "If-Match": '"1"'}, json={})  # 412
+        http.delete(f"{url}/{made['id']}", headers=auth)
+    finally:
+        emu.on_commit = None
+
+    calendar = emu.account_email  # "primary"
+    assert heard == [
+        (calendar, "Toasts", "confirmed"),
+        (calendar, "Toasts at six", "confirmed"),
+        (calendar, "Toasts at six", "cancelled"),
+    ]
+
+
 def test_pagination_to_the_end_then_incremental_sync(emu, auth):
     for n in range(5):
         emu.seed_event(id=f"event0000{n}", summary=f"Slot {n}", **HOUR)

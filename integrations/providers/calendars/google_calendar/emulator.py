@@ -308,11 +308,15 @@ class GoogleCalendarEmulator(Emulator):
         account_email: str = "owner@example.com",
         token_lifetime_s: int = DEFAULT_TOKEN_LIFETIME_S,
         auto_push: bool = True,
+        on_commit: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
-        """`auto_push=False` holds notifications until `deliver_push_notifications()`."""
+        """`auto_push=False` holds notifications until `deliver_push_notifications()`.
+        `on_commit(calendar_id, event)` hears every stored write of an event at the moment it
+        lands, under the state lock (a bench timing arrivals without polling the state)."""
         self.account_email = account_email
         self.default_token_lifetime_s = token_lifetime_s
         self.auto_push = auto_push
+        self.on_commit = on_commit
         self._push_send_lock = threading.Lock()
         super().__init__(host, port)
 
@@ -1101,6 +1105,8 @@ class GoogleCalendarEmulator(Emulator):
         resource["etag"] = f'"{stamp_ms * 1000}"'
         calendar.events[resource["id"]] = _StoredEvent(resource, self._revision, stamp_ms)
         calendar.updated = stamp
+        if self.on_commit is not None:
+            self.on_commit(calendar.id, resource)
         if notify:
             for channel in self._channels.values():
                 if channel.calendar_id == calendar.id and channel.is_live():
