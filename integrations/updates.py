@@ -10,7 +10,8 @@ SQLite runs them in turn.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -69,3 +70,18 @@ def update_each(
     ]
     with db.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+@contextlib.contextmanager
+def one_round_trip() -> Iterator[None]:
+    """Writes whose results nobody reads, sent together: on PostgreSQL a psycopg pipeline, so
+    the statements in the block (update_each, QuerySet.update) cost one round trip between
+    them instead of one each; they still run in order, each as it would alone. Only for such
+    writes: in the block a statement's row count is not known when Django reads it (a
+    `save(update_fields=...)` would fail). Elsewhere (SQLite) they run one by one as usual."""
+    if db.vendor != "postgresql":
+        yield
+        return
+    db.ensure_connection()
+    with db.connection.pipeline():
+        yield

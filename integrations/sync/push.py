@@ -18,6 +18,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,7 +33,7 @@ from integrations.adapters.base import Change, PushResult
 from integrations.errors import ProviderError
 from integrations.models import Connection, IntegrationEvent, OutboundChange, RecordLink
 from integrations.sync.records import fields_hash, snapshot_of
-from integrations.updates import update_each
+from integrations.updates import one_round_trip, update_each
 from wedsync.live import EventType, broadcast_all_on_commit, broadcast_on_commit
 from wedsync.live.broadcast import broadcast_all
 from wedsync.models import Wedding
@@ -222,8 +223,8 @@ def push_run(
     try:
         ready = [c for c in leased if may_push(c, runs[str(c.pk)])]
         while ready:
-            planned = plan(ready, runs)
-            write_down(send_all(planned, runs), runs, events)
+            planned, superseded = plan(ready, runs)
+            write_down(send_all(planned, runs), runs, events, superseded)
             if not planned or until is None or time.monotonic() >= until:
                 break
             ready = [c for c in ready if goes_again(runs[str(c.pk)])]
@@ -258,12 +259,15 @@ def record_of(change: OutboundChange) -> tuple:
     return change.connection_id, change.kind, change.object_id
 
 
-def plan(connections: list[Connection], runs: dict[str, PushRun]) -> dict[Connection, list[tuple]]:
-    """Each connection's changes worth pushing, oldest first, with their record links. A
-    connection found paused (or revoked, or needing reauthorization) since its lease was
-    taken is held, its changes left pending."""
+def plan(
+    connections: list[Connection], runs: dict[str, PushRun]
+) -> tuple[dict[Connection, list[tuple]], list[int]]:
+    """Each connection's changes worth pushing, oldest first, with their record links, and
+    the ids of the changes superseded (see without_superseded). A connection found paused (or
+    revoked, or needing reauthorization) since its lease was taken is held, its changes left
+    pending."""
     if not connections:
-        return {}
+        return {}, []
     by_id = {c.pk: c for c in connections}
     pending = (
         OutboundChange.objects.filter(
@@ -278,7 +282,7 @@ def plan(connections: list[Connection], runs: dict[str, PushRun]) -> dict[Connec
             runs[str(change.connection_id)].held = f"connection {change.connection_status}"
         else:
             changes.append(change)
-    keep = without_superseded(changes)
+    keep, superseded = without_superseded(changes)
     links: dict[tuple, RecordLink] = {}
     if keep:
         candidates = RecordLink.objects.filter(
@@ -291,7 +295,7 @@ def plan(connections: list[Connection], runs: dict[str, PushRun]) -> dict[Connec
         connection = by_id[change.connection_id]
         key = (connection.pk, resource_for(connection, change.kind), change.object_id)
         plans[connection].append((change, links.get(key)))
-    return {c: changes for c, changes in plans.items() if changes}
+    return {c: changes for c, changes in plans.items() if changes}, superseded
 
 
 _threads: ThreadPoolExecutor | None = None
@@ -381,10 +385,14 @@ def send(adapter, connection: Connection, changes: list[tuple]) -> list[Outcome]
 
 
 def write_down(
-    outcomes: dict[Connection, list[Outcome]], runs: dict[str, PushRun], events: list | None
+    outcomes: dict[Connection, list[Outcome]],
+    runs: dict[str, PushRun],
+    events: list | None,
+    superseded: Sequence[int] = (),
 ) -> None:
-    """Record the outcomes: every success of the run together (mark_sent), then each
-    connection's failures in its order: a retry scheduled, or failed for good."""
+    """Record the outcomes: every success of the run together, with the changes the round
+    superseded (mark_sent), then each connection's failures in its order: a retry scheduled,
+    or failed for good."""
     sent = []
     for connection, done in outcomes.items():
         run = runs[str(connection.pk)]
@@ -395,7 +403,7 @@ def write_down(
             if outcome.error is None:
                 sent.append((connection, outcome))
                 run.sent += 1
-    mark_sent(sent, events)
+    mark_sent(sent, events, superseded)
     for connection, done in outcomes.items():
         run = runs[str(connection.pk)]
         try:
@@ -412,9 +420,10 @@ def write_down(
             run.error = error
 
 
-def without_superseded(changes: list[OutboundChange]) -> list[OutboundChange]:
-    """The changes worth pushing: one whose record has a later pending change is marked
-    superseded and skipped.
+def without_superseded(changes: list[OutboundChange]) -> tuple[list[OutboundChange], list[int]]:
+    """The changes worth pushing, and the ids of those skipped: one whose record has a later
+    pending change is superseded (marked so with the round's outcomes: until then it is still
+    pending, and a run that dies before writing down leaves it for the next to skip again).
 
     A change carries its record's whole state and push_one picks create, update or delete from
     the link, so the record's latest change alone leaves the system as the earlier ones would
@@ -431,11 +440,14 @@ def without_superseded(changes: list[OutboundChange]) -> list[OutboundChange]:
             superseded.append(change.pk)
         else:
             keep.append(change)
-    if superseded:
+    return keep, superseded
+
+
+def mark_superseded(change_ids: Sequence[int]) -> None:
+    if change_ids:
         OutboundChange.objects.filter(
-            pk__in=superseded, status=OutboundChange.Status.PENDING
+            pk__in=change_ids, status=OutboundChange.Status.PENDING
         ).update(status=OutboundChange.Status.SUPERSEDED)
-    return keep
 
 
 def push_one(
@@ -492,17 +504,24 @@ def needs_recovery(connection: Connection) -> bool:
     )
 
 
-def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = None) -> None:
-    """Record pushes the providers accepted: their record links, then the changes as sent.
+def mark_sent(
+    sent: list[tuple[Connection, Outcome]],
+    run_events: list | None = None,
+    superseded: Sequence[int] = (),
+) -> None:
+    """Record pushes the providers accepted: their record links, then the changes as sent,
+    then the changes they `superseded`.
 
-    The links, then the changes, are written in one round trip each (update_each), every row
-    with its own values (each system's etag). A crash between them leaves the changes pending
-    with their links already current, and pushing again is the same write with the current
-    etag. A new link is made under a row lock; a connection row is written only when a success
-    has something to clear, and its last success once per run (release_leases). The live events
-    go to `run_events` when given (sent by the caller once the run is handed over), else now.
+    The links, then the changes, are written in that order (update_each), every row with its
+    own values (each system's etag), the three statements in one round trip (one_round_trip).
+    A crash between them leaves the changes pending with their links already current, and
+    pushing again is the same write with the current etag. A new link is made under a row
+    lock; a connection row is written only when a success has something to clear, and its last
+    success once per run (release_leases). The live events go to `run_events` when given (sent
+    by the caller once the run is handed over), else now.
     """
     if not sent:
+        mark_superseded(superseded)
         return
     now = timezone.now()
     links: list[tuple[int, dict]] = []  # (link id, its values)
@@ -520,23 +539,25 @@ def mark_sent(sent: list[tuple[Connection, Outcome]], run_events: list | None = 
                 )
         links.append((link.pk, link_values(change, result, now)))
         change.external_id = result.external_id
-    update_each(RecordLink, links, keep_if_none=("version", "body", "body_version"))
-    update_each(
-        OutboundChange,
-        (
+    with one_round_trip():  # nothing in it may read what a statement did (rowcount, rows)
+        update_each(RecordLink, links, keep_if_none=("version", "body", "body_version"))
+        update_each(
+            OutboundChange,
             (
-                outcome.change.pk,
-                {
-                    "status": OutboundChange.Status.SENT,
-                    "sent_at": now,
-                    "last_error": "",
-                    "external_id": outcome.change.external_id,
-                },
-            )
-            for _, outcome in sent
-        ),
-        increment=("attempts",),
-    )
+                (
+                    outcome.change.pk,
+                    {
+                        "status": OutboundChange.Status.SENT,
+                        "sent_at": now,
+                        "last_error": "",
+                        "external_id": outcome.change.external_id,
+                    },
+                )
+                for _, outcome in sent
+            ),
+            increment=("attempts",),
+        )
+        mark_superseded(superseded)
     log_calendar_events_created(sent)
     for connection in {connection for connection, _ in sent}:
         if needs_recovery(connection):

@@ -5,10 +5,11 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.db import connection
 
 from integrations.inserts import insert_each
 from integrations.models import OutboundChange, RecordLink
-from integrations.updates import update_each
+from integrations.updates import one_round_trip, update_each
 from tests.factories import OrganizationFactory
 from tests.integrations.providers.conftest import make_connection
 
@@ -88,6 +89,21 @@ def test_increment_adds_one_to_each_row():
 def test_no_rows_is_no_statement(django_assert_num_queries):
     with django_assert_num_queries(0):
         update_each(RecordLink, [])
+
+
+def test_writes_sent_together_all_land_in_their_order():
+    first, second = links(2)
+    pipelined = []
+    with one_round_trip():
+        update_each(RecordLink, [(first.pk, {"version": "v2"}), (second.pk, {"version": "v3"})])
+        RecordLink.objects.filter(pk=first.pk, version="v2").update(version="v4")
+        RecordLink.objects.filter(pk=second.pk, version="v2").update(version="never")
+        if connection.vendor == "postgresql":  # nothing has waited for an answer yet
+            pipelined.append(connection.connection.pgconn.pipeline_status != 0)
+
+    assert RecordLink.objects.get(pk=first.pk).version == "v4"  # the update saw update_each's
+    assert RecordLink.objects.get(pk=second.pk).version == "v3"
+    assert pipelined in ([True], [])
 
 
 def test_insert_each_writes_every_row_with_the_defaults_of_what_it_leaves_out():
