@@ -646,7 +646,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="per Celery worker")
     parser.add_argument("--beat", action="store_true", help="also run celery beat (sweeps)")
     parser.add_argument("--days-ahead", type=int, default=0, help="0: the wedding is today")
-    parser.add_argument("--poll-ms", type=float, default=5.0, help="target polling interval")
+    parser.add_argument("--poll-ms", type=float, default=5.0, help="CalDAV polling interval")
     parser.add_argument("--caldav-probe", choices=["file", "http"], default="file")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured changes first")
     parser.add_argument(
