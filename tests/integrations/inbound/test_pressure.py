@@ -54,6 +54,20 @@ def test_a_drain_that_may_give_way_stops_while_the_front_is_busy(client, bridge,
     assert drain.drain_connection(connection.pk, may_give_way=True).processed == 3
 
 
+def test_a_drain_at_work_stops_when_a_burst_begins(client, bridge, quiet, monkeypatch):
+    """Asked again between units of work, not only before the batch is read."""
+    connection, secret = bridge
+    deliver(client, connection, secret, 3)  # three records: three units of work
+    answers = iter([False, False, True])  # before the batch, before unit 1, before unit 2
+    monkeypatch.setattr(pressure, "front_busy", lambda: next(answers, True))
+    monkeypatch.setattr(drain, "GIVE_WAY_CHECK_SECONDS", 0.0)  # ask before every unit
+
+    run = drain.drain_connection(connection.pk, may_give_way=True)
+
+    assert (run.processed, run.more, run.gave_way) == (1, True, True)
+    assert InboundEvent.objects.filter(status="received").count() == 2
+
+
 def test_a_drain_inline_or_for_a_wedding_today_never_gives_way(client, bridge, busy, monkeypatch):
     connection, secret = bridge
     deliver(client, connection, secret, 2)
