@@ -98,7 +98,7 @@ def due_changes(now: dt.datetime | None = None):
 
 def due_connection_ids(connection_ids) -> set[str]:
     """Those of the connections with changes due."""
-    due = due_changes().filter(connection_id__in=connection_ids)
+    due = due_changes().filter(connection_id__in=connection_ids).order_by()  # not by id
     return {str(pk) for pk in due.values_list("connection_id", flat=True).distinct()}
 
 
