@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import connection as db
 from django.db import models
+from django.utils import timezone
 
 
 @lru_cache(maxsize=32)
@@ -72,13 +73,31 @@ def update_each(
         cursor.executemany(sql, params)
 
 
+def save_fields(instance: models.Model, names: Sequence[str]) -> None:
+    """`instance.save(update_fields=names)` for a row the caller's transaction holds locked, as
+    one UPDATE by primary key (`auto_now` fields set, as save() sets them) that neither reads its
+    row count nor compiles a query: it may go in `one_round_trip()`. No signals are sent."""
+    meta = instance._meta
+    now = timezone.now()
+    names = list(names)
+    for field in meta.concrete_fields:
+        if getattr(field, "auto_now", False):
+            setattr(instance, field.attname, now)
+            if field.name not in names:
+                names.append(field.name)
+    values = {name: getattr(instance, meta.get_field(name).attname) for name in names}
+    update_each(type(instance), [(instance.pk, values)])
+
+
 @contextlib.contextmanager
 def one_round_trip() -> Iterator[None]:
     """Writes whose results nobody reads, sent together: on PostgreSQL a psycopg pipeline, so
     the statements in the block (update_each, QuerySet.update) cost one round trip between
-    them instead of one each; they still run in order, each as it would alone. Only for such
-    writes: in the block a statement's row count is not known when Django reads it (a
-    `save(update_fields=...)` would fail). Elsewhere (SQLite) they run one by one as usual."""
+    them instead of one each; they still run in order, each as it would alone. A read in the
+    block waits for the answers to everything sent before it, its own included, so writes
+    followed by a read cost one round trip. Only writes whose row count nobody reads: in the
+    block the count is not known when Django reads it (a `save(update_fields=...)` would fail;
+    `save_fields` does not read it). Elsewhere (SQLite) they run one by one as usual."""
     if db.vendor != "postgresql":
         yield
         return

@@ -9,7 +9,7 @@ from django.db import connection
 
 from integrations.inserts import insert_each
 from integrations.models import OutboundChange, RecordLink
-from integrations.updates import one_round_trip, update_each
+from integrations.updates import one_round_trip, save_fields, update_each
 from tests.factories import OrganizationFactory
 from tests.integrations.providers.conftest import make_connection
 
@@ -127,3 +127,32 @@ def test_insert_each_writes_every_row_with_the_defaults_of_what_it_leaves_out():
     }
     assert all(c.created_at is not None and c.wedding_id is None for c in stored)
     assert insert_each(OutboundChange, []) == 0
+
+
+def test_insert_each_rows_sharing_a_value_each_keep_their_own_others():
+    """A fan-out: one change's fields (one object) to several connections."""
+    connections = [link.connection for link in links(1) + links(1)]
+    shared = {"title": "Ceremony", "starts_at": "2027-06-19T15:30:00+01:00"}
+    item = uuid.uuid4()
+    rows = [
+        {"connection": c.pk, "kind": "timeline_item", "object_id": item, "action": "update"}
+        | {"fields": shared}
+        for c in connections
+    ]
+    assert insert_each(OutboundChange, rows) == 2
+    stored = OutboundChange.objects.order_by("id").values_list("connection_id", "fields")
+    assert list(stored) == [(c.pk, shared) for c in connections]
+
+
+def test_save_fields_writes_the_named_fields_and_updated_at_even_in_one_round_trip():
+    link, other = links(2)
+    before = link.updated_at
+    link.version, link.body = "v9", "changed in memory, not named"
+    other.version = "v7"
+    with one_round_trip():  # it reads no row count, so it may go in a pipeline
+        save_fields(link, ["version"])
+        save_fields(other, ["version"])
+    stored = RecordLink.objects.get(pk=link.pk)
+    assert (stored.version, stored.body) == ("v9", "body 0")
+    assert stored.updated_at == link.updated_at > before
+    assert RecordLink.objects.get(pk=other.pk).version == "v7"
