@@ -23,6 +23,7 @@ from integrations.sync.parents import parent_wedding
 from integrations.sync.payments import apply_payment
 from integrations.sync.people import contact_named
 from integrations.sync.records import CREATED, UNCHANGED, UPDATED
+from integrations.updates import one_round_trip, save_fields
 from wedsync.changes import record_change
 from wedsync.live import EventType
 from wedsync.models import TimelineItem, Wedding
@@ -116,10 +117,20 @@ def record_day(record: ExternalRecord) -> dt.date | None:
 
 
 def apply_timeline_item(connection: Connection, link: RecordLink, record: ExternalRecord) -> str:
+    """The hub's busiest write (a ceremony moves): its writes go with the reads that follow
+    them (one_round_trip), the item's update with the read of who subscribes to it, the outbox
+    rows with the read of the wedding's participants. Under load each round trip waited
+    3-5 ms for a core (bench/RESULTS.md)."""
+    with one_round_trip():
+        return timeline_item_applied(connection, link, record)
+
+
+def timeline_item_applied(connection: Connection, link: RecordLink, record: ExternalRecord) -> str:
     item = (
         TimelineItem.objects.select_for_update()
         .select_related("wedding")
         .filter(pk=link.object_id)
+        .order_by("pk")
         .first()
         if link.object_id
         else None
@@ -158,10 +169,13 @@ def apply_timeline_item(connection: Connection, link: RecordLink, record: Extern
         return "unchanged" if not ours_kept else "kept ours (conflict)"
     for name in changed:
         setattr(item, name, values[name])
-    item.save(update_fields=None if created else [*changed, "updated_at"])
+    if created:
+        item.save()
+    else:
+        save_fields(item, changed)
     if link.object_id != item.pk:
         link.object_id = item.pk
-        link.save(update_fields=["object_id", "updated_at"])
+        save_fields(link, ["object_id"])
     data = {
         "id": str(item.pk),
         "title": item.title,

@@ -22,7 +22,7 @@ def log(
     if affected is None:
         affected = [
             str(o)
-            for o in wedding.participants.values_list("organization_id", flat=True)
+            for o in wedding.participants.order_by().values_list("organization_id", flat=True)
             if o != connection.organization_id
         ]
     IntegrationEvent.objects.create(

@@ -57,11 +57,9 @@ def subscriber_ids(wedding_id, kind: str, *, exclude=None, object_id=None) -> li
     """The ids of `subscribers`, read without the connections' (encrypted) credentials; those
     whose provider takes `kind` only into records already linked (a Táve job or session) only
     when they hold a live link to `object_id`."""
-    rows = [
-        (pk, provider)
-        for pk, provider in candidates(wedding_id, exclude).values_list("pk", "provider")
-        if takes_pushes(provider, kind)
-    ]
+    # By id: the model's ordering (by organization name) joins organizations for nothing.
+    found = candidates(wedding_id, exclude).order_by("pk").values_list("pk", "provider")
+    rows = [(pk, provider) for pk, provider in found if takes_pushes(provider, kind)]
     linked_only = {pk for pk, provider in rows if only_into_linked(provider, kind)}
     if not linked_only:
         return [pk for pk, _ in rows]

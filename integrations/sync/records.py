@@ -15,6 +15,7 @@ from django.utils import timezone
 from integrations.adapters.base import ExternalRecord
 from integrations.inserts import upsert_locked
 from integrations.models import Connection, RecordLink
+from integrations.updates import save_fields
 
 CREATED, UPDATED, UNCHANGED, STALE = "created", "updated", "unchanged", "stale"
 
@@ -90,7 +91,7 @@ def store_record(
                 keep_body(link, record)
                 changed += ["version", "body", "body_version"]
             if changed:
-                link.save(update_fields=[*changed, "updated_at"])
+                save_fields(link, changed)
             return UNCHANGED, link
         link.version = record.version or ""
         keep_body(link, record)
@@ -98,7 +99,7 @@ def store_record(
         link.fields_hash = digest
         link.snapshot = snapshot_of(record.fields)
         link.deleted = record.deleted
-        link.save(update_fields=[*STATE_FIELDS, "updated_at"])
+        save_fields(link, STATE_FIELDS)
         return UPDATED, link
 
 

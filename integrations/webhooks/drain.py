@@ -126,7 +126,8 @@ def drain_connection(
         return run
     while due := due_events(connection_id, last):
         # Read once per batch: a pause or a new token is seen within one batch.
-        connection = Connection.objects.filter(pk=connection_id).first()
+        # By pk, not the model's ordering, which joins organizations to sort one row.
+        connection = Connection.objects.filter(pk=connection_id).order_by("pk").first()
         if connection is None:
             return run
         yielding = may_give_way and can_wait(connection.organization_id, due[0].received_at)
