@@ -100,3 +100,17 @@ def test_the_least_recently_written_are_dropped():
     assert kept.take("a") is None
     assert kept.take("c") is not None
     assert kept.take("c") is None  # taken: it is the taker's now
+
+
+def test_connections_that_wrote_the_same_text_each_update_without_parsing(adapter, parses):
+    """A fan-out: three calendars sent one event in one second write the same text."""
+    for _ in range(3):  # again if the writes straddled a second (DTSTAMP differs)
+        written_calendars.clear()
+        texts = [adapter.to_calendar(EDITS[0], uid="ceremony").decode() for _ in range(3)]
+        if len(set(texts)) == 1:
+            break
+    assert len(set(texts)) == 1
+
+    updated = [adapter.to_calendar(EDITS[1], uid="ceremony", existing=t) for t in texts]
+    assert parses == []
+    assert all(without_stamps(body) == without_stamps(updated[0]) for body in updated)
