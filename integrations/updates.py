@@ -97,7 +97,8 @@ def one_round_trip() -> Iterator[None]:
     block waits for the answers to everything sent before it, its own included, so writes
     followed by a read cost one round trip. Only writes whose row count nobody reads: in the
     block the count is not known when Django reads it (a `save(update_fields=...)` would fail;
-    `save_fields` does not read it). Elsewhere (SQLite) they run one by one as usual."""
+    `save_fields` does not read it), and no raw query (Django reads its columns before it
+    fetches). Elsewhere (SQLite) they run one by one as usual."""
     if db.vendor != "postgresql":
         yield
         return
