@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from integrations.inserts import insert_each
 from integrations.models import Connection, IntegrationEvent
 from wedsync.models import Wedding
 
@@ -25,13 +26,20 @@ def log(
             for o in wedding.participants.order_by().values_list("organization_id", flat=True)
             if o != connection.organization_id
         ]
-    IntegrationEvent.objects.create(
-        wedding=wedding,
-        event_type=event_type,
-        source_connection=connection,
-        source_system=connection.provider,
-        affected_organizations=affected,
-        is_wedding_day=wedding.is_today(),
-        summary=summary[:300],
-        data=data,
+    # Its id is not read back: in a pipeline (integrations.updates.one_round_trip) the row
+    # goes out with whatever ends the block, not in a round trip of its own.
+    insert_each(
+        IntegrationEvent,
+        [
+            {
+                "wedding": wedding.pk,
+                "event_type": event_type,
+                "source_connection": connection.pk,
+                "source_system": connection.provider,
+                "affected_organizations": affected,
+                "is_wedding_day": wedding.is_today(),
+                "summary": summary[:300],
+                "data": data,
+            }
+        ],
     )

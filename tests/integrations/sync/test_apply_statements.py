@@ -52,6 +52,10 @@ def test_the_items_update_and_the_outbox_rows_go_with_the_reads_after_them(clien
     statements = moved(client, linked)
     assert statements.pipelined('UPDATE "wedsync_timelineitem"') == [True]
     assert statements.pipelined('INSERT INTO "integrations_outboundchange"') == [True]
+    # The log's row reads nothing back: it goes with the Sync that ends the pipeline.
+    (logged,) = [sql for sql, _ in statements.seen if "integrations_integrationevent" in sql]
+    assert "RETURNING" not in logged
+    assert statements.pipelined('INSERT INTO "integrations_integrationevent"') == [True]
     # The event's own UPDATE reads its row count (another attempt may have taken it): alone.
     assert statements.pipelined('UPDATE "integrations_inboundevent"') == [False]
 
