@@ -245,7 +245,8 @@ def insert_each(model: type[models.Model], rows: list[dict[str, Any]]) -> int:
     """Insert rows (field name -> value; fields left out take their defaults) in one round
     trip, without building a model instance for each; returns how many. For a fan-out's
     outbox rows, where `bulk_create`'s instances and compiling were most of the insert's CPU.
-    No signals are sent and no primary keys come back."""
+    No signals are sent and no primary keys come back, so in one_round_trip() the rows wait
+    for the block's next read or its end instead of a round trip of their own."""
     if not rows:
         return 0
     given = tuple(rows[0])

@@ -146,7 +146,6 @@ def push_due_outboxes() -> int:
         due_changes()
         .exclude(connection__push_lease_until__gt=now)
         .exclude(connection__status__in=[Connection.Status.PAUSED, Connection.Status.REVOKED])
-        .order_by()  # the model's ordering by id would make each change distinct
         .values_list("connection_id", flat=True)
         .distinct()
     )

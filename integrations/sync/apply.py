@@ -122,10 +122,10 @@ def apply_timeline_item(connection: Connection, link: RecordLink, record: Extern
     rows with the read of the wedding's participants. Under load each round trip waited
     3-5 ms for a core (bench/RESULTS.md)."""
     with one_round_trip():
-        return timeline_item_applied(connection, link, record)
+        return _apply_timeline_item(connection, link, record)
 
 
-def timeline_item_applied(connection: Connection, link: RecordLink, record: ExternalRecord) -> str:
+def _apply_timeline_item(connection: Connection, link: RecordLink, record: ExternalRecord) -> str:
     item = (
         TimelineItem.objects.select_for_update()
         .select_related("wedding")

@@ -90,15 +90,18 @@ def resource_for(connection: Connection, kind: str) -> str:
 
 
 def due_changes(now: dt.datetime | None = None):
-    """Pending changes whose retry time, if any, has come."""
-    return OutboundChange.objects.filter(status=OutboundChange.Status.PENDING).filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now or timezone.now())
+    """Pending changes whose retry time, if any, has come; unordered, as its callers ask which
+    connections have some (the model's ordering by id would make each change distinct)."""
+    return (
+        OutboundChange.objects.filter(status=OutboundChange.Status.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now or timezone.now()))
+        .order_by()
     )
 
 
 def due_connection_ids(connection_ids) -> set[str]:
     """Those of the connections with changes due."""
-    due = due_changes().filter(connection_id__in=connection_ids).order_by()  # not by id
+    due = due_changes().filter(connection_id__in=connection_ids)
     return {str(pk) for pk in due.values_list("connection_id", flat=True).distinct()}
 
 

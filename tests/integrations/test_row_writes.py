@@ -135,8 +135,13 @@ def test_insert_each_rows_sharing_a_value_each_keep_their_own_others():
     shared = {"title": "Ceremony", "starts_at": "2027-06-19T15:30:00+01:00"}
     item = uuid.uuid4()
     rows = [
-        {"connection": c.pk, "kind": "timeline_item", "object_id": item, "action": "update"}
-        | {"fields": shared}
+        {
+            "connection": c.pk,
+            "kind": "timeline_item",
+            "object_id": item,
+            "action": "update",
+            "fields": shared,
+        }
         for c in connections
     ]
     assert insert_each(OutboundChange, rows) == 2
