@@ -106,19 +106,21 @@ def test_writes_sent_together_all_land_in_their_order():
     assert pipelined in ([True], [])
 
 
+def change_row(connection_id, item, fields: dict) -> dict:
+    """An outbox row as the fan-out gives insert_each: an update of `item` to one connection."""
+    return {
+        "connection": connection_id,
+        "kind": "timeline_item",
+        "object_id": item,
+        "action": "update",
+        "fields": fields,
+    }
+
+
 def test_insert_each_writes_every_row_with_the_defaults_of_what_it_leaves_out():
     (link,) = links(1)
     item = uuid.uuid4()
-    rows = [
-        {
-            "connection": link.connection_id,
-            "kind": "timeline_item",
-            "object_id": item,
-            "action": "update",
-            "fields": {"title": f"Ceremony {n}"},
-        }
-        for n in range(3)
-    ]
+    rows = [change_row(link.connection_id, item, {"title": f"Ceremony {n}"}) for n in range(3)]
     assert insert_each(OutboundChange, rows) == 3
     stored = list(OutboundChange.objects.order_by("id"))
     assert [c.fields["title"] for c in stored] == ["Ceremony 0", "Ceremony 1", "Ceremony 2"]
@@ -134,16 +136,7 @@ def test_insert_each_rows_sharing_a_value_each_keep_their_own_others():
     connections = [link.connection for link in links(1) + links(1)]
     shared = {"title": "Ceremony", "starts_at": "2027-06-19T15:30:00+01:00"}
     item = uuid.uuid4()
-    rows = [
-        {
-            "connection": c.pk,
-            "kind": "timeline_item",
-            "object_id": item,
-            "action": "update",
-            "fields": shared,
-        }
-        for c in connections
-    ]
+    rows = [change_row(c.pk, item, shared) for c in connections]
     assert insert_each(OutboundChange, rows) == 2
     stored = OutboundChange.objects.order_by("id").values_list("connection_id", "fields")
     assert list(stored) == [(c.pk, shared) for c in connections]
