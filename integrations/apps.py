@@ -17,6 +17,10 @@ class IntegrationsConfig(AppConfig):
 
         add_listener(on_change)  # our changes reach the outbox in their own transaction
 
+        from .recovery import connect as resume_after_restarts
+
+        resume_after_restarts()
+
         from django.db.models.signals import post_save
 
         from .health import on_connection_saved

@@ -135,8 +135,10 @@ def push_connections(connection_ids: list[str], queue: str | None = None) -> str
 
 @shared_task
 def push_due_outboxes() -> int:
-    """Queue a push for every connection with due changes: covers a lost task or a worker
-    killed mid-push (its lease expires, the change is still pending)."""
+    """Queue a push for every connection with due changes and no pusher at work: covers a
+    lost task or a worker killed mid-push (the change is still pending; its lease expires, or
+    is free as soon as its holder is known dead)."""
+    from integrations import liveness
     from integrations.models import Connection
     from integrations.sync.dispatch import queue_push
     from integrations.sync.push import due_changes
@@ -144,16 +146,36 @@ def push_due_outboxes() -> int:
     now = timezone.now()
     due = (
         due_changes()
-        .exclude(connection__push_lease_until__gt=now)
         .exclude(connection__status__in=[Connection.Status.PAUSED, Connection.Status.REVOKED])
-        .values_list("connection_id", flat=True)
+        .values_list(
+            "connection_id", "connection__push_lease_until", "connection__push_lease_holder"
+        )
         .distinct()
     )
+    leases = {connection_id: (until, holder) for connection_id, until, holder in due}
+    dead = liveness.dead(holder for until, holder in leases.values() if until and until > now)
     count = 0
-    for connection_id in due:
-        queue_push(connection_id)
-        count += 1
+    for connection_id, (until, holder) in leases.items():
+        if until is None or until <= now or holder in dead:
+            queue_push(connection_id)
+            count += 1
     return count
+
+
+@shared_task
+def resume_held_work() -> str:
+    """What a dead process held, picked up (integrations.recovery): the pushes due and a drain
+    of every connection with inbound events waiting, sent even where a wake-up looks queued
+    (it may have died with the process)."""
+    from integrations.recovery import RESUME, RESUME_KEY, drains_waiting
+    from integrations.webhooks.dispatch import queue_drains
+
+    wakeups.clear(RESUME, RESUME_KEY)
+    pushes = push_due_outboxes()
+    drains = drains_waiting()
+    if drains:
+        queue_drains(drains, force=True)
+    return f"pushes queued: {pushes}, drains woken: {len(drains)}"
 
 
 @shared_task(acks_late=True)

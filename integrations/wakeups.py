@@ -9,7 +9,9 @@ is set; a set flag is taken and the holder looks once more. A task that finds th
 just returns: the flag it was sent for is still set and the holder will see it.
 
 Losing a flag or a lock to a Redis failure costs at most a duplicate run (the work itself is
-idempotent) or a wait for the sweeps; it never loses work. Flags and locks expire on their own.
+idempotent) or a wait for the sweeps; it never loses work. Flags and locks expire on their own,
+and the locks of a holder that was killed are free as soon as it is known dead
+(integrations.liveness).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from typing import TypeVar
 import redis
 from django.conf import settings
 
+from integrations import liveness
+from integrations.liveness import ALIVE_PREFIX
+
 logger = logging.getLogger(__name__)
 
 FLAG_SECONDS = 60
@@ -34,17 +39,33 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 
+# A lock's value starts with its holder's id (integrations.liveness): a holder whose alive key
+# is gone was killed, and its lock is nobody's. (The alive keys are read without being named in
+# KEYS: fine on one Redis server, not on a cluster.)
+_HELD = f"""
+local function held(lock)
+  local value = redis.call('get', lock)
+  if not value then return false end
+  local holder = string.match(value, '^[^:]*')
+  return redis.call('exists', '{ALIVE_PREFIX}' .. holder) == 1
+end
+"""
+
 # KEYS: flag, lock of each key in turn; ARGV: flag seconds, force. For each key, 1: send its
 # task; 0: a task is waiting or a holder is at work, and the flag is set for it to see. One
 # script call for many keys: a call per key was most of a wake-up's CPU in the ingest front.
-_KICK = """
+# A dead holder's lock is dropped and the task sent: the flag it left may stand for a task
+# that died with it.
+_KICK = (
+    _HELD
+    + """
 local sent = {}
 for i = 1, #KEYS, 2 do
   local flag, lock = KEYS[i], KEYS[i + 1]
-  if redis.call('exists', lock) == 1 then
+  if held(lock) then
     redis.call('set', flag, 1, 'ex', ARGV[1])
     sent[#sent + 1] = 0
-  elseif ARGV[2] == '1' then
+  elseif redis.call('del', lock) == 1 or ARGV[2] == '1' then
     redis.call('set', flag, 1, 'ex', ARGV[1])
     sent[#sent + 1] = 1
   elseif redis.call('set', flag, 1, 'nx', 'ex', ARGV[1]) then
@@ -55,6 +76,17 @@ for i = 1, #KEYS, 2 do
 end
 return sent
 """
+)
+
+# KEYS: lock; ARGV: token, lock seconds. 1: taken (it was free, or its holder is dead).
+_ACQUIRE = (
+    _HELD
+    + """
+if held(KEYS[1]) then return 0 end
+redis.call('set', KEYS[1], ARGV[1], 'ex', ARGV[2])
+return 1
+"""
+)
 
 # KEYS: lock, flag; ARGV: token, lock seconds. 1: released; 0: a wake-up came, taken, the
 # lock kept (and extended); -1: the lock is not ours any more.
@@ -78,11 +110,11 @@ def client() -> redis.Redis:
     return _client_for(settings.REDIS_URL)
 
 
-@lru_cache(maxsize=4)
-def _kick_script_for(url: str):
-    """_KICK registered once per client: called by its SHA (EVALSHA), loaded when Redis has
-    not seen it."""
-    return _client_for(url).register_script(_KICK)
+@lru_cache(maxsize=8)
+def _script(url: str, source: str):
+    """A script registered once per client: called by its SHA (EVALSHA), loaded when Redis
+    has not seen it."""
+    return _client_for(url).register_script(source)
 
 
 def flag_key(name: str, key: object) -> str:
@@ -110,7 +142,7 @@ def kick(name: str, key: object, send: Callable[[], None], *, force: bool = Fals
 def _kicked(name: str, keys: list, force: bool) -> list[int]:
     """Run _KICK for `keys` in one call: 1 for each key whose task is to be sent."""
     pairs = [part for key in keys for part in (flag_key(name, key), lock_key(name, key))]
-    return _kick_script_for(settings.REDIS_URL)(keys=pairs, args=[FLAG_SECONDS, int(force)])
+    return _script(settings.REDIS_URL, _KICK)(keys=pairs, args=[FLAG_SECONDS, int(force)])
 
 
 def kick_all(name: str, keys: list, send: Callable[[list], None], *, force: bool = False) -> list:
@@ -140,11 +172,12 @@ def hold_all(name: str, held: list, keys: list, seconds: float) -> None:
     """Mark `held` as at work (a kick sets their flags and sends nothing: the holder looks
     again before it is done), then clear the flags of all `keys`: a change from here on wakes
     anew. For holders whose exclusion lives elsewhere (a push lease in the database); the mark
-    expires on its own after `seconds`, as the lease does."""
+    expires on its own after `seconds`, as the lease does, and is nobody's once its holder is
+    known dead (integrations.liveness)."""
     try:
         pipe = client().pipeline(transaction=False)
         for key in held:
-            pipe.set(lock_key(name, key), 1, ex=max(1, int(seconds)))
+            pipe.set(lock_key(name, key), liveness.holder(), ex=max(1, int(seconds)))
         if keys:
             pipe.delete(*(flag_key(name, key) for key in keys))
         pipe.execute()
@@ -165,15 +198,19 @@ def let_go_all(name: str, held: list) -> None:
 
 
 class RedisLock:
-    """A lock with an owner token, released only by its owner."""
+    """A lock with an owner token, released only by its owner; the lock of a holder that was
+    killed is free (integrations.liveness)."""
 
     def __init__(self, name: str, key: object) -> None:
         self.key = lock_key(name, key)
-        self.token = secrets.token_hex(8)
+        self.token = f"{liveness.holder()}:{secrets.token_hex(4)}"
 
     def acquire(self) -> bool:
         try:
-            return bool(client().set(self.key, self.token, nx=True, ex=LOCK_SECONDS))
+            taken = _script(settings.REDIS_URL, _ACQUIRE)(
+                keys=[self.key], args=[self.token, LOCK_SECONDS]
+            )
+            return bool(taken)
         except redis.RedisError as error:
             logger.warning("lock unavailable, working without it: %s", error)
             return True

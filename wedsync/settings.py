@@ -259,6 +259,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.sweep_inbound_events": {"queue": queues.DEFAULT},
     "integrations.tasks.push_connection": {"queue": queues.SYNC},
     "integrations.tasks.push_due_outboxes": {"queue": queues.DEFAULT},
+    "integrations.tasks.resume_held_work": {"queue": queues.DEFAULT},
     "integrations.tasks.pull_connection": {"queue": queues.RESYNC},
     "integrations.tasks.dispatch_due_pulls": {"queue": queues.DEFAULT},
     "integrations.tasks.renew_push_channels": {"queue": queues.DEFAULT},
@@ -301,6 +302,9 @@ WEBHOOK_MAX_WAIT_SECONDS = float(os.environ.get("WEBHOOK_MAX_WAIT_SECONDS", 30))
 WEBHOOK_REPEAT_SECONDS = float(os.environ.get("WEBHOOK_REPEAT_SECONDS", 10))
 # How long a web process keeps a webhook URL's connection (integrations/webhooks/lookup.py).
 WEBHOOK_CONNECTION_CACHE_SECONDS = float(os.environ.get("WEBHOOK_CONNECTION_CACHE_SECONDS", 2))
+# How long a Celery process counts as alive after it last said so (integrations.liveness):
+# a process killed outright lets go of its locks and leases that long after.
+HOLDER_LIFE_SECONDS = int(os.environ.get("HOLDER_LIFE_SECONDS", 10))
 # Provider calls a Celery process makes at once when a change fans out (integrations.sync.push):
 # at least the systems of one wedding, or the last of them waits for a thread to come free.
 PUSH_THREADS = int(os.environ.get("PUSH_THREADS", 16))

@@ -56,6 +56,13 @@ class Connection(models.Model):
         editable=False,
         help_text="One pusher at a time per connection keeps its changes in order.",
     )
+    push_lease_holder = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The process holding the push lease; its lease is free once it is dead.",
+    )
     sync_interval_minutes = models.PositiveIntegerField(
         default=15, help_text="How often the scheduled pull runs (0: never)."
     )

@@ -1,6 +1,7 @@
 """Pushing a connection's outbox: in order, idempotently, conditionally, behind a breaker.
 
-One pusher per connection at a time (a lease on the connection row), oldest change first, so
+One pusher per connection at a time (a lease on the connection row, free when it runs out or
+as soon as its holder is known dead: integrations.liveness), oldest change first, so
 changes to one record arrive in the order they were made; of several pending changes to one
 record only the latest is pushed (it carries the record's whole state). Creates use ids we
 choose where the provider allows, so a create retried after a crash finds its own record;
@@ -28,7 +29,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from integrations import services
+from integrations import liveness, services
 from integrations.adapters.base import Change, PushResult
 from integrations.errors import ProviderError
 from integrations.models import Connection, IntegrationEvent, OutboundChange, RecordLink
@@ -109,13 +110,39 @@ def take_leases(connection_ids) -> list[Connection]:
     """Take the push lease of each connection that is free and has a change due; the leased
     connections, read by the same statement."""
     now = timezone.now()
-    due = due_changes(now).filter(connection_id=OuterRef("pk"))
-    free = (
-        Connection.objects.filter(pk__in=connection_ids)
-        .filter(Q(push_lease_until__isnull=True) | Q(push_lease_until__lt=now))
-        .filter(Exists(due))
+    free = with_changes_due(connection_ids, now).filter(
+        Q(push_lease_until__isnull=True) | Q(push_lease_until__lt=now)
     )
-    return update_returning_rows(free, push_lease_until=now + LEASE)
+    return update_returning_rows(
+        free, push_lease_until=now + LEASE, push_lease_holder=liveness.holder()
+    )
+
+
+def with_changes_due(connection_ids, now: dt.datetime):
+    due = due_changes(now).filter(connection_id=OuterRef("pk"))
+    return Connection.objects.filter(pk__in=connection_ids).filter(Exists(due)).order_by()
+
+
+def take_leases_of_the_dead(connection_ids) -> tuple[list[Connection], set[str]]:
+    """Of the connections with changes due that take_leases found taken: take those whose
+    holder was killed (integrations.liveness), each only from the holder seen dead. The
+    leased connections, and the ids of the others with changes due (held, or let go since)."""
+    now = timezone.now()
+    holders = dict(with_changes_due(connection_ids, now).values_list("pk", "push_lease_holder"))
+    dead = liveness.dead(holders.values())
+    leased: list[Connection] = []
+    for holder in dead:
+        taken = [pk for pk, held_by in holders.items() if held_by == holder]
+        free = with_changes_due(taken, now).filter(push_lease_holder=holder)
+        leased += update_returning_rows(
+            free, push_lease_until=now + LEASE, push_lease_holder=liveness.holder()
+        )
+    if leased:
+        logger.warning(
+            "took the push leases of %d connections from a holder that died", len(leased)
+        )
+    taken_now = {c.pk for c in leased}
+    return leased, {str(pk) for pk in holders if pk not in taken_now}
 
 
 def release_leases(
@@ -133,6 +160,7 @@ def release_leases(
                 c.pk,
                 {
                     "push_lease_until": None,
+                    "push_lease_holder": "",
                     "last_success_at": now if runs[str(c.pk)].sent else None,
                 },
             )
@@ -215,9 +243,13 @@ def push_run(
         holding.taken([str(c.pk) for c in leased], ids)
     unleased = set(ids) - {str(c.pk) for c in leased}
     if unleased:
-        due = due_connection_ids(unleased)
-        for connection_id in unleased:
-            if connection_id in due:
+        more, held = take_leases_of_the_dead(unleased)
+        if more:
+            leased += more
+            if holding is not None:
+                holding.taken([str(c.pk) for c in more], [])
+        for connection_id in unleased - {str(c.pk) for c in more}:
+            if connection_id in held:
                 runs[connection_id].held = LEASE_HELD
             else:
                 runs[connection_id].idle = True  # its change went with an earlier run
