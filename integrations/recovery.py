@@ -12,6 +12,7 @@ with inbound events waiting, without the inbound sweep's grace period.
 from __future__ import annotations
 
 import logging
+import threading
 
 from celery.signals import worker_process_init, worker_ready
 
@@ -37,9 +38,17 @@ def queue_resume(**_signal) -> None:
         logger.warning("could not queue the resume of held work", exc_info=True)
 
 
+def queue_resume_aside(**_signal) -> None:
+    """queue_resume on a thread of its own: a pool process that takes more than a few seconds
+    to start (a broker slow to answer) is killed by Celery and started again."""
+    threading.Thread(target=queue_resume, name="queue-resume", daemon=True).start()
+
+
 def connect() -> None:
     worker_ready.connect(queue_resume, dispatch_uid="resume_after_worker_ready", weak=False)
-    worker_process_init.connect(queue_resume, dispatch_uid="resume_after_process_init", weak=False)
+    worker_process_init.connect(
+        queue_resume_aside, dispatch_uid="resume_after_process_init", weak=False
+    )
 
 
 def drains_waiting() -> dict:

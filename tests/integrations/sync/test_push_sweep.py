@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
 import uuid
 
 import pytest
@@ -113,8 +114,16 @@ def test_each_process_start_queues_one_resume_until_it_has_run(monkeypatch):
     monkeypatch.setattr("integrations.webhooks.dispatch.queue_drains", lambda *a, **k: None)
     worker_ready.send(sender=None)
     worker_process_init.send(sender=None)  # a pool process replaced: one resume is enough
+    wait_for_threads("queue-resume")
     assert sent == [{"countdown": liveness.life_seconds() + 1}]  # after a dead one's life
     resume_held_work()
     worker_process_init.send(sender=None)
+    wait_for_threads("queue-resume")
     assert len(sent) == 2
     wakeups.clear(recovery.RESUME, recovery.RESUME_KEY)
+
+
+def wait_for_threads(name: str) -> None:
+    for thread in threading.enumerate():
+        if thread.name == name:
+            thread.join(timeout=10)
