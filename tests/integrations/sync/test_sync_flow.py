@@ -363,56 +363,6 @@ def test_a_worker_killed_mid_push_completes_the_push_once_after_restart(
     assert listed["status"] == "confirmed"
 
 
-TAKE_THE_LEASE = """
-import sys, time, django
-django.setup()
-from integrations.sync import push
-print(len(push.take_leases([sys.argv[1]])), flush=True)
-time.sleep(600)
-"""
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_pusher_killed_holding_its_lease_lets_go_within_seconds(
-    team, google, linked, monkeypatch
-):
-    """A real process takes the connection's push lease and is killed with SIGKILL: the
-    lease (two minutes long) is taken over once the process is known dead, seconds later."""
-    from django.db import connection as db
-    from django.utils import timezone
-
-    from integrations.models import Connection
-    from integrations.sync import push
-    from tests.integrations.test_liveness import LIFE, kill, seconds_until, start_holder
-    from wedsync.changes import record_change
-    from wedsync.live import EventType
-
-    if db.vendor != "postgresql":
-        pytest.skip("the other process shares the test database on PostgreSQL only")
-    calendar, _, _ = linked
-    item = TimelineItemFactory(wedding=team.wedding, title="Ceremony")
-    monkeypatch.setattr("integrations.sync.dispatch.queue_pushes", lambda *a, **k: None)
-    record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
-    settings_db = db.settings_dict
-    url = (
-        f"postgres://{settings_db['USER']}:{settings_db['PASSWORD']}@{settings_db['HOST']}:"
-        f"{settings_db['PORT']}/{settings_db['NAME']}"
-    )
-    holder = start_holder(TAKE_THE_LEASE, str(calendar.pk), DATABASE_URL=url)
-    try:
-        assert holder.stdout.readline().strip() == "1"
-        assert push.push_connection(calendar.pk).held == push.LEASE_HELD  # it is alive
-    finally:
-        kill(holder)
-    lease = Connection.objects.get(pk=calendar.pk).push_lease_until
-    assert lease > timezone.now() + dt.timedelta(seconds=60)  # it would hold for minutes
-
-    waited = seconds_until(lambda: push.push_connection(calendar.pk).sent == 1, LIFE + 3)
-    assert waited <= LIFE + 1
-    assert google_event(google, item.pk)["summary"] == "Ceremony"
-    assert OutboundChange.objects.get().status == "sent"
-
-
 def two_items_the_first_recorded(team, django_capture_on_commit_callbacks):
     """Two timeline items, the first one's creation recorded (its push not run yet)."""
     from wedsync.changes import record_change

@@ -1,8 +1,10 @@
-"""A real Celery worker killed with SIGKILL mid-push: a new worker completes the push once,
-seconds after it starts (not when the dead worker's two-minute lease runs out)."""
+"""A pusher killed with SIGKILL mid-push (a real process, a real Celery worker): the next one
+completes the push once, seconds later, not when the dead one's two-minute lease runs out.
+The processes share the test database: PostgreSQL only."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -10,20 +12,39 @@ import subprocess
 import sys
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 import redis
 from django.conf import settings
 from django.db import connection as db
+from django.utils import timezone
 
 from integrations import recovery, wakeups
 from integrations.models import Connection, OutboundChange
+from integrations.sync import push
 from tests.factories import TimelineItemFactory
+from tests.integrations.test_liveness import LIFE, kill, seconds_until, start_holder
 from wedsync import queues
+from wedsync.changes import record_change
+from wedsync.live import EventType
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+        reason="the other processes share the test database on PostgreSQL only",
+    ),
+]
 
-LIFE = 3  # the workers' HOLDER_LIFE_SECONDS
+TAKE_THE_LEASE = """
+import sys, time, django
+django.setup()
+from integrations.sync import push
+print(len(push.take_leases([sys.argv[1]])), flush=True)
+time.sleep(600)
+"""
 
 
 def database_url() -> str:
@@ -34,10 +55,44 @@ def database_url() -> str:
 @pytest.fixture
 def broker() -> str:
     """A Redis database of its own for the workers' queues, empty."""
-    url = settings.REDIS_URL.rsplit("/", 1)[0] + "/15"
+    url = urlsplit(settings.REDIS_URL)._replace(path="/15").geturl()
     redis.Redis.from_url(url).flushdb()
     yield url
     redis.Redis.from_url(url).flushdb()
+
+
+@pytest.fixture
+def created(team, linked, monkeypatch):
+    """The calendar connection and a timeline item whose creation waits in its outbox (no
+    push queued: the test's processes will push it)."""
+    calendar, _, _ = linked
+    item = TimelineItemFactory(wedding=team.wedding, title="Ceremony")
+    monkeypatch.setattr("integrations.sync.dispatch.queue_pushes", lambda *a, **k: None)
+    record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
+    return calendar, item
+
+
+def google_event(google, item) -> dict:
+    return google.event("primary", uuid.UUID(str(item.pk)).hex)
+
+
+def test_a_pusher_killed_holding_its_lease_lets_go_within_seconds(google, created):
+    """A real process takes the connection's push lease and is killed with SIGKILL: the
+    lease (two minutes long) is taken over once the process is known dead, seconds later."""
+    calendar, item = created
+    holder = start_holder(TAKE_THE_LEASE, str(calendar.pk), DATABASE_URL=database_url())
+    try:
+        assert holder.stdout.readline().strip() == "1"
+        assert push.push_connection(calendar.pk).held == push.LEASE_HELD  # it is alive
+    finally:
+        kill(holder)
+    lease = Connection.objects.get(pk=calendar.pk).push_lease_until
+    assert lease > timezone.now() + dt.timedelta(seconds=60)  # it would hold for minutes
+
+    waited = seconds_until(lambda: push.push_connection(calendar.pk).sent == 1, LIFE + 3)
+    assert waited <= LIFE + 1
+    assert google_event(google, item)["summary"] == "Ceremony"
+    assert OutboundChange.objects.get().status == "sent"
 
 
 def start_worker(log, broker: str, google) -> subprocess.Popen:
@@ -77,22 +132,13 @@ def wait_for(predicate, seconds: float, what: str, log) -> float:
 
 
 def test_a_worker_killed_mid_push_is_completed_once_by_the_next_worker(
-    team, google, linked, monkeypatch, broker, tmp_path
+    google, created, broker, tmp_path
 ):
-    from wedsync.changes import record_change
-    from wedsync.live import EventType
-
-    if db.vendor != "postgresql":
-        pytest.skip("the workers share the test database on PostgreSQL only")
-    calendar, _, _ = linked
-    item = TimelineItemFactory(wedding=team.wedding, title="Ceremony")
-    monkeypatch.setattr("integrations.sync.dispatch.queue_pushes", lambda *a, **k: None)
-    record_change(team.wedding.pk, EventType.TIMELINE_ITEM_CREATED, {"id": str(item.pk)})
+    calendar, item = created
     change = OutboundChange.objects.get()
     # Google makes the event, then takes 8 s to answer: the worker dies in that wait.
     google.inject_fault(503, method="POST", after=True, delay_s=8)
     wakeups.clear(recovery.RESUME, recovery.RESUME_KEY)
-    event_id = uuid.UUID(str(item.pk)).hex
 
     def creates() -> list:
         return [r for r in google.requests if r.method == "POST" and r.path.endswith("/events")]
@@ -102,7 +148,7 @@ def test_a_worker_killed_mid_push_is_completed_once_by_the_next_worker(
         first = start_worker(out, broker, google)  # its start sweeps up the change
         try:
             wait_for(creates, 60, "the first worker's push", log)
-            assert google.event("primary", event_id)["summary"] == "Ceremony"
+            assert google_event(google, item)["summary"] == "Ceremony"
         finally:
             kill_worker(first)
         change.refresh_from_db()
@@ -126,4 +172,4 @@ def test_a_worker_killed_mid_push_is_completed_once_by_the_next_worker(
     assert change.attempts == 1
     assert took < 30  # the lease alone would have held it for two minutes
     assert len(creates()) == 2  # the retried create found its own event: still one event
-    assert google.event("primary", event_id)["status"] == "confirmed"
+    assert google_event(google, item)["status"] == "confirmed"
