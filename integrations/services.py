@@ -184,7 +184,7 @@ def check(connection: Connection) -> AccountInfo:
     try:
         account = adapter_for(connection).check_connection()
     except ProviderError as error:
-        connection.refresh_from_db()
+        connection.refresh_health()
         connection.record_failure(str(error))
         if error.kind in ("invalid_credentials", "needs_reauth", "account_suspended"):
             connection.status = (
@@ -192,13 +192,13 @@ def check(connection: Connection) -> AccountInfo:
                 if connection.spec.auth.method == "oauth2"
                 else Connection.Status.ERROR
             )
-        connection.save()
+        connection.save_health()
         raise
-    connection.refresh_from_db()
+    connection.refresh_health()
     connection.record_success()
     if connection.status in (Connection.Status.ERROR, Connection.Status.NEEDS_REAUTH):
         connection.status = Connection.Status.ACTIVE
-    connection.save()
+    connection.save_health()
     return account
 
 

@@ -148,6 +148,25 @@ class Connection(models.Model):
             return None
         return salted_hmac("integrations.webhook_verify_token", str(self.pk)).hexdigest()[:40]
 
+    # What a pull, a check or a push writes of a connection: its health. Saved alone, so that a
+    # row read around a provider call never writes back what others changed meanwhile (an
+    # OAuth token refreshed by a pusher, a push lease, the cursors).
+    HEALTH_FIELDS = (
+        "status",
+        "last_success_at",
+        "last_error_at",
+        "last_error",
+        "consecutive_failures",
+    )
+
+    def refresh_health(self) -> None:
+        """Read the health as stored now (record_success/record_failure build on it)."""
+        self.refresh_from_db(fields=self.HEALTH_FIELDS)
+
+    def save_health(self, *also: str) -> None:
+        """Save the health, and the fields named in `also`; nothing else of the row."""
+        self.save(update_fields=[*self.HEALTH_FIELDS, *also, "updated_at"])
+
     def record_success(self) -> None:
         self.last_success_at = timezone.now()
         self.consecutive_failures = 0

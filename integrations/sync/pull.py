@@ -43,12 +43,12 @@ def pull_connection(connection: Connection, trigger: str = SyncRun.Trigger.SCHED
         for resource in connection.spec.resources:
             pull_resource(connection, adapter, resource, run)
         run.status = SyncRun.Status.SUCCEEDED
-        connection.refresh_from_db()
+        connection.refresh_health()
         connection.record_success()
     except (ProviderError, MassDeletion) as error:
         run.status = SyncRun.Status.FAILED
         run.error = str(error)[:2000]
-        connection.refresh_from_db()
+        connection.refresh_health()
         connection.record_failure(str(error))
         if isinstance(error, MassDeletion):
             connection.status = Connection.Status.PAUSED
@@ -57,7 +57,7 @@ def pull_connection(connection: Connection, trigger: str = SyncRun.Trigger.SCHED
     connection.next_sync_at = timezone.now() + dt.timedelta(
         minutes=connection.sync_interval_minutes or 15
     )
-    connection.save()
+    connection.save_health("next_sync_at")
     return run
 
 

@@ -3,6 +3,7 @@ endpoints, and the outbox admin, over HTTP against the Google Calendar emulator.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -52,6 +53,41 @@ def test_a_pull_saves_its_cursor_applies_changes_and_then_only_sees_changes(team
     google.user_deletes_event("primary", events[1]["id"])
     pull.pull_connection(calendar)
     assert TimelineItem.objects.filter(wedding=team.wedding).count() == 2
+
+
+@pytest.mark.parametrize("outcome", ["succeeded", "failed"])
+def test_a_pull_writes_back_only_its_health_not_what_others_changed_meanwhile(
+    team, google, linked, monkeypatch, outcome
+):
+    """A pusher refreshes the OAuth token and takes the push lease while the pull reads and
+    writes the connection's health: the pull's save keeps both."""
+    calendar, _, _ = linked
+    calendar.config = {"wedding_id": str(team.wedding.pk)}
+    calendar.save()
+    if outcome == "failed":
+        google.inject_fault(500, times=10)
+    lease = timezone.now() + dt.timedelta(minutes=2)
+    credentials = {**calendar.credentials, "access_token": "refreshed-by-a-pusher"}
+    recorded = {"succeeded": "record_success", "failed": "record_failure"}[outcome]
+    record = getattr(Connection, recorded)
+
+    def meanwhile(connection, *args):
+        Connection.objects.filter(pk=connection.pk).update(
+            credentials=credentials, push_lease_until=lease, push_lease_holder="pusher"
+        )
+        record(connection, *args)
+
+    monkeypatch.setattr(Connection, recorded, meanwhile)
+    run = pull.pull_connection(calendar)
+    assert run.status == outcome
+    stored = Connection.objects.get(pk=calendar.pk)
+    assert stored.credentials["access_token"] == "refreshed-by-a-pusher"
+    assert (stored.push_lease_until, stored.push_lease_holder) == (lease, "pusher")
+    assert stored.next_sync_at > timezone.now()
+    if outcome == "failed":
+        assert stored.consecutive_failures == 1 and stored.last_error
+    else:
+        assert stored.last_success_at is not None
 
 
 def test_a_mass_deletion_pauses_the_connection_instead_of_wiping_the_wedding(team, google, linked):
