@@ -34,7 +34,7 @@ _holder: tuple[int, str] | None = None  # (the process id it was made in, the ho
 
 def life_seconds() -> int:
     """How long a holder counts as alive after its last renewal."""
-    return max(int(RENEW_SECONDS) + 1, int(getattr(settings, "HOLDER_LIFE_SECONDS", 10)))
+    return max(int(RENEW_SECONDS) + 1, settings.HOLDER_LIFE_SECONDS)
 
 
 def alive_key(holder_id: str) -> str:
@@ -59,15 +59,13 @@ def holder() -> str:
         return _holder[1]
 
 
-def _renew(holder_id: str) -> bool:
+def _renew(holder_id: str) -> None:
     from integrations.wakeups import client
 
     try:
         client().set(alive_key(holder_id), 1, ex=life_seconds())
-        return True
     except redis.RedisError as error:
         logger.warning("holder %s could not say it is alive: %s", holder_id, error)
-        return False
 
 
 def _keep_alive(pid: int, holder_id: str) -> None:

@@ -53,14 +53,9 @@ def connect() -> None:
 
 def drains_waiting() -> dict:
     """The connections with inbound events waiting for a drain: their organization's id."""
-    from integrations.models import InboundEvent
+    from integrations.webhooks.drain import waiting_events
 
     waiting = (
-        InboundEvent.objects.filter(
-            status=InboundEvent.Status.RECEIVED, next_attempt_at__isnull=True
-        )
-        .order_by()
-        .values_list("connection_id", "connection__organization_id")
-        .distinct()
+        waiting_events().order_by().values_list("connection_id", "connection__organization_id")
     )
-    return dict(waiting)
+    return dict(waiting.distinct())

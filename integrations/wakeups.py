@@ -26,7 +26,6 @@ import redis
 from django.conf import settings
 
 from integrations import liveness
-from integrations.liveness import ALIVE_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ local function held(lock)
   local value = redis.call('get', lock)
   if not value then return false end
   local holder = string.match(value, '^[^:]*')
-  return redis.call('exists', '{ALIVE_PREFIX}' .. holder) == 1
+  return redis.call('exists', '{liveness.ALIVE_PREFIX}' .. holder) == 1
 end
 """
 

@@ -81,14 +81,16 @@ def failed(event_id: int, reason: str, *, retryable: bool, wait: float | None) -
     return f"retry in {delay:.0f} s: {reason}"
 
 
-def due_query(connection_id, after: int = 0):
-    """The connection's received events not waiting for a scheduled retry, in arrival order."""
+def waiting_events():
+    """Received events not waiting for a scheduled retry: what drains process."""
     return InboundEvent.objects.filter(
-        connection_id=connection_id,
-        status=InboundEvent.Status.RECEIVED,
-        next_attempt_at__isnull=True,
-        pk__gt=after,
-    ).order_by("pk")
+        status=InboundEvent.Status.RECEIVED, next_attempt_at__isnull=True
+    )
+
+
+def due_query(connection_id, after: int = 0):
+    """The connection's `waiting_events`, in arrival order."""
+    return waiting_events().filter(connection_id=connection_id, pk__gt=after).order_by("pk")
 
 
 def due_events(connection_id, after: int) -> list[InboundEvent]:
